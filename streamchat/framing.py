@@ -1,0 +1,179 @@
+"""Bytes to frames: Server-Sent Events and newline-delimited JSON.
+
+Both framers take an iterable of byte chunks exactly as they came off the socket, split
+anywhere, and yield frames as soon as a frame is complete. They are pure: no sockets, no
+clocks, so tests drive them with lists of bytes.
+
+SSE parsing itself is sseclient-py's; `_clean_chunks` does what it leaves out. Spec:
+https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Iterable, Iterator, Optional
+
+from sseclient import SSEClient
+
+from .errors import ProtocolError
+
+DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
+"""A frame larger than this is refused rather than buffered without bound."""
+
+
+class Frame:
+    """One unit of a stream: an SSE event (name and data) or one NDJSON line.
+
+    sseclient-py's own Event objects have the same two attributes, so decoders accept
+    either without a copy on the hot path.
+    """
+
+    __slots__ = ("data", "event")
+
+    def __init__(self, data: str, event: str = "message") -> None:
+        self.data = data
+        self.event = event
+
+    def __repr__(self) -> str:
+        return f"Frame(event={self.event!r}, data={self.data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Frame) and (self.event, self.data) == (other.event, other.data)
+
+    def __hash__(self) -> int:
+        return hash((self.event, self.data))
+
+
+class FrameTooLargeError(ProtocolError):
+    """A single line or event exceeded the size limit: a hostile or broken server."""
+
+    retryable = False
+
+
+class _ChunkCleaner:
+    """Normalise raw chunks into what sseclient-py parses correctly.
+
+    sseclient-py decodes each line strictly, keeps a leading BOM and only recognises an
+    event boundary when both line endings land in the same form. Decoding incrementally
+    with replacement and re-encoding fixes the first two and keeps a multi-byte character
+    that straddles two chunks whole; turning CRLF and lone CR into LF fixes the third.
+    A CR at the very end of a chunk is held back: it may be the first half of a CRLF.
+    """
+
+    def __init__(self, max_frame_bytes: int) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._at_start = True
+        self._held_cr = False
+        self._max = max_frame_bytes
+        self._pending = 0
+        self.exhausted = False
+
+    def clean(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            text = self._decoder.decode(chunk)
+            if text:
+                out = self._normalise(text)
+                if out:
+                    yield out.encode()
+        text = self._decoder.decode(b"", final=True)
+        tail = self._normalise(text) if text else ""
+        if self._held_cr:
+            tail += "\n"
+            self._held_cr = False
+        if tail:
+            yield tail.encode()
+        self.exhausted = True
+
+    def _normalise(self, text: str) -> str:
+        if self._at_start:
+            self._at_start = False
+            if text.startswith("\ufeff"):
+                text = text[1:]
+        if self._held_cr:
+            text = "\r" + text
+            self._held_cr = False
+        if "\r" in text:
+            if text.endswith("\r"):
+                text = text[:-1]
+                self._held_cr = True
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        self._check_size(text)
+        return text
+
+    def _check_size(self, text: str) -> None:
+        boundary = text.rfind("\n\n")
+        if boundary == -1:
+            self._pending += len(text)
+        else:
+            self._pending = len(text) - boundary - 2
+        if self._pending > self._max:
+            raise FrameTooLargeError(
+                f"the server sent a single event of more than {self._max} bytes; "
+                "raise max_frame_bytes if this is expected"
+            )
+
+
+def sse_frames(
+    chunks: Iterable[bytes], *, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+) -> Iterator[Frame]:
+    """Yield each complete SSE event as a frame with `.event` and `.data`.
+
+    Comment lines (`: ping`) and events without data never become frames. An event left
+    unterminated when the bytes run out is discarded, as the spec requires: the decoder
+    then sees a stream without its terminal event and reports it as truncated.
+    """
+    cleaner = _ChunkCleaner(max_frame_bytes)
+    client = SSEClient(cleaner.clean(chunks))
+    for event in client.events():
+        if cleaner.exhausted:
+            # sseclient-py dispatches whatever is buffered when the source ends; only a
+            # blank line completes an event, so this one is cut off and must not count.
+            return
+        yield event
+
+
+def ndjson_frames(
+    chunks: Iterable[bytes], *, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+) -> Iterator[Frame]:
+    """Yield each non-blank line as a frame; a last line without a newline still counts.
+
+    The final newline is optional in NDJSON, and a cut-off JSON object fails to parse in
+    the decoder anyway, so the tail is passed on rather than guessed about here.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    buffer = ""
+    at_start = True
+    for chunk in chunks:
+        text = decoder.decode(chunk)
+        if not text:
+            continue
+        if at_start:
+            at_start = False
+            if text.startswith("\ufeff"):
+                text = text[1:]
+        buffer += text
+        if "\n" not in text:
+            if len(buffer) > max_frame_bytes:
+                raise FrameTooLargeError(
+                    f"the server sent a line of more than {max_frame_bytes} bytes; "
+                    "raise max_frame_bytes if this is expected"
+                )
+            continue
+        *lines, buffer = buffer.split("\n")
+        for line in lines:
+            line = line.strip()
+            if line:
+                yield Frame(line)
+    buffer = (buffer + decoder.decode(b"", final=True)).strip()
+    if buffer:
+        yield Frame(buffer)
+
+
+def frames_for(
+    framing: str, chunks: Iterable[bytes], *, max_frame_bytes: Optional[int] = None
+) -> Iterator[Frame]:
+    """Pick the framer a wire format names ("sse" or "ndjson")."""
+    limit = max_frame_bytes or DEFAULT_MAX_FRAME_BYTES
+    if framing == "ndjson":
+        return ndjson_frames(chunks, max_frame_bytes=limit)
+    return sse_frames(chunks, max_frame_bytes=limit)

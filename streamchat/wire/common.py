@@ -1,0 +1,164 @@
+"""Small pieces every wire adapter needs: where to send, how to read a frame, how to
+normalise a stop reason and a usage report. Kept here so that adapters differ only in the
+parts where providers really differ."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
+
+from ..errors import ProtocolError
+from ..types import ChatRequest, Event, FinishReason, HttpRequest, Usage
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and as whom to send: resolved from a preset, the environment and arguments."""
+
+    provider: str
+    base_url: str
+    api_key: Optional[str] = field(default=None, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Preset quirks an adapter honours, such as the name of the max-tokens field."""
+
+
+class FrameLike(Protocol):
+    """A frame from `streamchat.framing` or an sseclient-py Event."""
+
+    event: str
+    data: str
+
+
+class Decoder(Protocol):
+    """Turns frames into events; `close()` checks that the stream really ended."""
+
+    def feed(self, frame: FrameLike) -> List[Event]: ...
+
+    def close(self) -> List[Event]: ...
+
+
+class WireFormat(Protocol):
+    """What a wire module offers: its framing, a request builder and a decoder."""
+
+    FRAMING: str
+
+    def build_request(self, request: ChatRequest, endpoint: Endpoint) -> HttpRequest: ...
+
+    def new_decoder(self, provider: str) -> Decoder: ...
+
+    def decode_body(self, body: Any, provider: str) -> List[Event]: ...
+
+
+def join_url(base_url: str, path: str) -> str:
+    """Join without losing a path prefix in the base (`/v1`, `/api/v1`, a proxy route)."""
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def load_json(data: str, provider: str) -> Any:
+    """Parse a frame's JSON, turning garbage into a typed error that names the provider."""
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        snippet = data if len(data) <= 200 else data[:200] + "..."
+        raise ProtocolError(
+            f"{provider} sent a frame that is not valid JSON: {snippet!r}",
+            provider=provider,
+        ) from exc
+
+
+def truncated(provider: str, what: str) -> ProtocolError:
+    """The error for a stream that stopped before its terminal event."""
+    return ProtocolError(
+        f"{provider} stream ended before {what}: the connection was cut or the server "
+        "failed mid-answer; what arrived is in .partial",
+        provider=provider,
+    )
+
+
+def finish_reason(mapping: Mapping[str, FinishReason], raw: Optional[str]) -> FinishReason:
+    """Map a provider's stop word to the normalised vocabulary; unknown words are "other"."""
+    if raw is None:
+        return "stop"
+    return mapping.get(raw, mapping.get(raw.lower(), "other"))
+
+
+Path = Union[str, Tuple[str, ...]]
+
+
+def _dig(payload: Mapping[str, Any], path: Path) -> Optional[int]:
+    keys: Sequence[str] = (path,) if isinstance(path, str) else path
+    value: Any = payload
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def usage_from(
+    payload: Any,
+    *,
+    input: Path,
+    output: Path,
+    total: Optional[Path] = None,
+    cached: Iterable[Path] = (),
+    reasoning: Iterable[Path] = (),
+    extra_input: Iterable[Path] = (),
+) -> Optional[Usage]:
+    """Read a provider's usage object through the field paths it uses.
+
+    `extra_input` counts that the provider reports beside, not inside, its input count
+    (Anthropic's cache reads and writes), so that input_tokens always means the whole prompt.
+    """
+    if not isinstance(payload, Mapping):
+        return None
+    input_tokens = _dig(payload, input)
+    extras = [n for n in (_dig(payload, p) for p in extra_input) if n is not None]
+    if extras:
+        input_tokens = (input_tokens or 0) + sum(extras)
+    output_tokens = _dig(payload, output)
+    total_tokens = _dig(payload, total) if total is not None else None
+    if total_tokens is None and input_tokens is not None and output_tokens is not None:
+        total_tokens = input_tokens + output_tokens
+    cached_tokens = _first(payload, cached)
+    reasoning_tokens = _first(payload, reasoning)
+    if all(
+        v is None
+        for v in (input_tokens, output_tokens, total_tokens, cached_tokens, reasoning_tokens)
+    ):
+        return None
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=total_tokens,
+        cached_input_tokens=cached_tokens,
+        reasoning_tokens=reasoning_tokens,
+    )
+
+
+def _first(payload: Mapping[str, Any], paths: Iterable[Path]) -> Optional[int]:
+    for path in paths:
+        value = _dig(payload, path)
+        if value is not None:
+            return value
+    return None
+
+
+def drop_none(body: Dict[str, Any]) -> Dict[str, Any]:
+    """Leave unset options out of a request body rather than sending nulls."""
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def auth_headers(
+    endpoint: Endpoint, key_header: str = "Authorization", scheme: str = "Bearer "
+) -> Dict[str, str]:
+    """Base headers for a JSON streaming request, with the key where the provider wants it."""
+    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    if endpoint.api_key:
+        headers[key_header] = scheme + endpoint.api_key
+    headers.update(endpoint.headers)
+    return headers

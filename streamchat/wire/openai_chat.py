@@ -1,0 +1,271 @@
+"""OpenAI Chat Completions, and every OpenAI-compatible server (xAI, Groq, OpenRouter,
+DeepSeek, vLLM, llama.cpp, LM Studio, ...), which differ only in data held by presets.
+
+Streaming spec: https://platform.openai.com/docs/api-reference/chat-streaming
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional
+
+from ..types import (
+    ChatRequest,
+    DoneEvent,
+    Event,
+    FinishReason,
+    HttpRequest,
+    Message,
+    TextEvent,
+    ThinkingEvent,
+    Tool,
+    UsageEvent,
+)
+from .common import (
+    Endpoint,
+    FrameLike,
+    auth_headers,
+    drop_none,
+    finish_reason,
+    join_url,
+    load_json,
+    truncated,
+    usage_from,
+)
+from .errors import error_from_payload
+from .think import ThinkTagSplitter
+from .toolcalls import ToolCallAssembler
+
+FRAMING = "sse"
+
+FINISH_REASONS: Mapping[str, FinishReason] = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "eos": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
+
+_EFFORT_FOR_BUDGET = ((1024, "low"), (8192, "medium"))
+
+
+def _effort(thinking: Any) -> Optional[str]:
+    if thinking is None or thinking is False:
+        return None
+    if thinking is True:
+        return "medium"
+    if isinstance(thinking, int):
+        return next((e for limit, e in _EFFORT_FOR_BUDGET if thinking <= limit), "high")
+    return str(thinking)
+
+
+def _message(message: Message) -> Dict[str, Any]:
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    out: Dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["content"] = message.content or None
+        out["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.raw_arguments},
+            }
+            for call in message.tool_calls
+        ]
+    return out
+
+
+def tool_schema(tool: Tool) -> Dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+        },
+    }
+
+
+def tool_choice(choice: Optional[str]) -> Any:
+    if choice is None or choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
+    options = endpoint.options
+    body: Dict[str, Any] = {
+        "model": request.model,
+        "messages": [_message(m) for m in request.messages],
+        "stream": request.stream,
+    }
+    if request.stream and options.get("stream_options", True):
+        body["stream_options"] = {"include_usage": True}
+    if request.tools:
+        body["tools"] = [tool_schema(t) for t in request.tools]
+        body["tool_choice"] = tool_choice(request.tool_choice)
+    if request.response_format is not None:
+        fmt = request.response_format
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": fmt.name, "schema": fmt.json_schema, "strict": fmt.strict},
+        }
+    if request.max_tokens is not None:
+        body[options.get("max_tokens_field", "max_completion_tokens")] = request.max_tokens
+    body["temperature"] = request.temperature
+    body["reasoning_effort"] = _effort(request.thinking)
+    body = drop_none(body)
+    body.update(request.extra_body)
+    return HttpRequest(
+        "POST", join_url(endpoint.base_url, "chat/completions"), auth_headers(endpoint), body
+    )
+
+
+class Decoder:
+    """Chat Completions chunks to events; one instance per response."""
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
+        self._calls = ToolCallAssembler()
+        self._think = ThinkTagSplitter()
+        self._index_keys: Dict[Any, int] = {}
+        self._index_keys_seen: List[int] = []
+        self._last_key: Optional[int] = None
+        self._finish: Optional[str] = None
+        self._usage: Any = None
+        self._response_id: Optional[str] = None
+        self._model: Optional[str] = None
+        self._done = False
+
+    def feed(self, frame: FrameLike) -> List[Event]:
+        if self._done:
+            return []
+        data = frame.data
+        if data == "[DONE]":
+            # NOTE: [DONE] is the terminal marker; the HTTP body may stay open after it.
+            return self.end()
+        chunk = load_json(data, self._provider)
+        return self.feed_chunk(chunk) if isinstance(chunk, dict) else []
+
+    def feed_chunk(self, chunk: Dict[str, Any]) -> List[Event]:
+        """Events for one parsed chunk object."""
+        if chunk.get("error"):
+            # NOTE: OpenAI-compatible servers report failures after a 200 as an error chunk.
+            raise error_from_payload(self._provider, chunk)
+        self._response_id = self._response_id or chunk.get("id")
+        self._model = chunk.get("model") or self._model
+        events: List[Event] = []
+        for choice in chunk.get("choices") or ():
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                events.extend(self._choice(choice))
+        usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
+        if usage:
+            # NOTE: with include_usage the usage arrives in a last chunk with empty choices.
+            self._usage = usage_from(
+                usage,
+                input="prompt_tokens",
+                output="completion_tokens",
+                total="total_tokens",
+                cached=(("prompt_tokens_details", "cached_tokens"), "prompt_cache_hit_tokens"),
+                reasoning=(("completion_tokens_details", "reasoning_tokens"),),
+            )
+            if self._usage is not None:
+                events.append(UsageEvent(usage=self._usage))
+        return events
+
+    def _choice(self, choice: Dict[str, Any]) -> List[Event]:
+        events: List[Event] = []
+        delta = choice.get("delta") or {}
+        # NOTE: DeepSeek names reasoning `reasoning_content`; OpenRouter and Groq `reasoning`.
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            events.append(ThinkingEvent(text=reasoning))
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            events.extend(self._think.feed(content))
+        refusal = delta.get("refusal")
+        if isinstance(refusal, str) and refusal:
+            events.append(TextEvent(text=refusal))
+        for call in delta.get("tool_calls") or ():
+            if isinstance(call, dict):
+                events.extend(self._tool_fragment(call))
+        reason = choice.get("finish_reason")
+        if reason:
+            self._finish = reason
+            events.extend(self._think.close())
+            events.extend(self._calls.finish_all())
+        return events
+
+    def _tool_fragment(self, call: Dict[str, Any]) -> List[Event]:
+        function = call.get("function") or {}
+        call_id = call.get("id") or None
+        name = function.get("name") or ""
+        arguments = function.get("arguments")
+        arguments = arguments if isinstance(arguments, str) else ""
+        index = call.get("index")
+        key = self._index_keys.get(index) if index is not None else self._last_key
+        # A fragment opens a new call when it carries an id we are not assembling: some
+        # servers omit `index`, and some send every parallel call as index 0, so trusting
+        # the index alone would merge two calls into one.
+        if key is None or (call_id is not None and call_id != self._calls.id_of(key)):
+            key = len(self._index_keys_seen)
+            self._index_keys_seen.append(key)
+            self._index_keys[index] = key
+            self._last_key = key
+            return self._calls.start(key, call_id, name, arguments)
+        self._last_key = key
+        self._calls.set_name(key, name)
+        return self._calls.delta(key, arguments)
+
+    def end(self) -> List[Event]:
+        """Finish the response: flush held text, complete calls, emit done."""
+        self._done = True
+        events: List[Event] = self._think.close()
+        events.extend(self._calls.finish_all())
+        reason = self._finish
+        normalised = finish_reason(FINISH_REASONS, reason)
+        if reason is None and self._calls:
+            normalised = "tool_calls"
+        events.append(
+            DoneEvent(
+                finish_reason=normalised,
+                usage=self._usage,
+                provider_finish_reason=reason,
+                response_id=self._response_id,
+                model=self._model,
+            )
+        )
+        return events
+
+    def close(self) -> List[Event]:
+        if self._done:
+            return []
+        if self._finish is None:
+            raise truncated(self._provider, "its finish_reason and [DONE]")
+        # Some compatible servers end the body after finish_reason without sending [DONE].
+        return self.end()
+
+
+def new_decoder(provider: str) -> Decoder:
+    return Decoder(provider)
+
+
+def decode_body(body: Any, provider: str) -> List[Event]:
+    """Events for a complete, non-streamed chat.completion object."""
+    if not isinstance(body, dict):
+        raise truncated(provider, "a JSON object")
+    decoder = Decoder(provider)
+    choices = []
+    for choice in body.get("choices") or ():
+        message = dict(choice.get("message") or {})
+        message["tool_calls"] = [
+            dict(call, index=i) for i, call in enumerate(message.get("tool_calls") or ())
+        ]
+        choices.append(
+            {"index": choice.get("index", 0), "delta": message,
+             "finish_reason": choice.get("finish_reason") or "stop"}
+        )
+    return decoder.feed_chunk(dict(body, choices=choices)) + decoder.end()
