@@ -152,21 +152,29 @@ def ndjson_frames(
             if text.startswith("\ufeff"):
                 text = text[1:]
         buffer += text
-        if "\n" not in text:
-            if len(buffer) > max_frame_bytes:
-                raise FrameTooLargeError(
-                    f"the server sent a line of more than {max_frame_bytes} bytes; "
-                    "raise max_frame_bytes if this is expected"
-                )
-            continue
-        *lines, buffer = buffer.split("\n")
-        for line in lines:
-            line = line.strip()
-            if line:
-                yield Frame(line)
-    buffer = (buffer + decoder.decode(b"", final=True)).strip()
+        if "\n" in text:
+            *lines, buffer = buffer.split("\n")
+            for line in lines:
+                # Complete lines are measured too, so the limit does not depend on how
+                # the bytes happened to be split into chunks.
+                _check_line(line, max_frame_bytes)
+                line = line.strip()
+                if line:
+                    yield Frame(line)
+        _check_line(buffer, max_frame_bytes)
+    buffer += decoder.decode(b"", final=True)
+    _check_line(buffer, max_frame_bytes)
+    buffer = buffer.strip()
     if buffer:
         yield Frame(buffer)
+
+
+def _check_line(line: str, max_frame_bytes: int) -> None:
+    if len(line) > max_frame_bytes:
+        raise FrameTooLargeError(
+            f"the server sent a line of more than {max_frame_bytes} bytes; "
+            "raise max_frame_bytes if this is expected"
+        )
 
 
 def frames_for(

@@ -1,0 +1,134 @@
+"""Folding events into a ChatResponse: one pure function shared by every provider, by
+`Stream.final()` and by the `.partial` attached to errors, so all three always agree."""
+
+from __future__ import annotations
+
+from typing import Iterable, List, Optional
+
+from .types import (
+    ChatResponse,
+    DoneEvent,
+    Event,
+    FinishReason,
+    ThinkingBlock,
+    ToolCall,
+    Usage,
+)
+
+
+class _Block:
+    __slots__ = ("parts", "redacted", "signature")
+
+    def __init__(self, redacted: Optional[str] = None) -> None:
+        self.parts: List[str] = []
+        self.signature: Optional[str] = None
+        self.redacted = redacted
+
+
+class ResponseSnapshot:
+    """The response so far. Mutable, because copying the text on every delta would make
+    a long answer cost quadratic time."""
+
+    def __init__(self) -> None:
+        self.provider = ""
+        self.model = ""
+        self.text_parts: List[str] = []
+        self.thinking_blocks: List[_Block] = []
+        self.thinking_open = False
+        self.tool_calls: List[ToolCall] = []
+        self.usage: Optional[Usage] = None
+        self.finish_reason: Optional[FinishReason] = None
+        self.provider_finish_reason: Optional[str] = None
+        self.response_id: Optional[str] = None
+
+    def to_response(self) -> ChatResponse:
+        blocks = [
+            ThinkingBlock(text="".join(b.parts), signature=b.signature, redacted=b.redacted)
+            for b in self.thinking_blocks
+        ]
+        thinking = "".join(b.text for b in blocks) if blocks else None
+        return ChatResponse(
+            provider=self.provider,
+            model=self.model,
+            text="".join(self.text_parts),
+            thinking=thinking,
+            thinking_blocks=blocks,
+            tool_calls=list(self.tool_calls),
+            usage=self.usage,
+            finish_reason=self.finish_reason,
+            provider_finish_reason=self.provider_finish_reason,
+            response_id=self.response_id,
+        )
+
+
+def accumulate_event(*, event: Event, snapshot: ResponseSnapshot) -> ResponseSnapshot:
+    """Apply one event to the snapshot and return it."""
+    kind = event.type
+    if kind == "text":
+        snapshot.text_parts.append(event.text)
+    elif kind == "thinking":
+        _thinking(snapshot, event.text, event.signature, event.redacted)
+    elif kind == "tool_call":
+        snapshot.tool_calls.append(
+            ToolCall(
+                id=event.id,
+                name=event.name,
+                arguments=event.arguments,
+                raw_arguments=event.raw_arguments,
+                signature=event.signature,
+            )
+        )
+    elif kind == "usage":
+        snapshot.usage = event.usage if snapshot.usage is None else snapshot.usage.merged(event.usage)
+    elif kind == "start":
+        # A new attempt or a fallback provider starts from scratch: retries and fallbacks
+        # only happen before any content, so nothing shown to the caller is dropped here.
+        snapshot.provider = event.provider
+        snapshot.model = event.model
+        snapshot.usage = None
+    elif kind == "done":
+        _done(snapshot, event)
+    elif kind == "cancelled":
+        snapshot.finish_reason = "cancelled"
+    elif kind == "paused":
+        snapshot.finish_reason = "paused"
+    return snapshot
+
+
+def _thinking(
+    snapshot: ResponseSnapshot, text: str, signature: Optional[str], redacted: Optional[str]
+) -> None:
+    blocks = snapshot.thinking_blocks
+    if redacted is not None:
+        blocks.append(_Block(redacted))
+        snapshot.thinking_open = False
+        return
+    if not snapshot.thinking_open:
+        blocks.append(_Block())
+        snapshot.thinking_open = True
+    block = blocks[-1]
+    if text:
+        block.parts.append(text)
+    if signature is not None:
+        block.signature = signature
+        snapshot.thinking_open = False
+
+
+def _done(snapshot: ResponseSnapshot, event: DoneEvent) -> None:
+    snapshot.finish_reason = event.finish_reason
+    snapshot.provider_finish_reason = event.provider_finish_reason
+    snapshot.response_id = event.response_id or snapshot.response_id
+    if event.model:
+        snapshot.model = event.model
+    if event.usage is not None:
+        snapshot.usage = (
+            event.usage if snapshot.usage is None else snapshot.usage.merged(event.usage)
+        )
+
+
+def fold(events: Iterable[Event], snapshot: Optional[ResponseSnapshot] = None) -> ChatResponse:
+    """The ChatResponse of a sequence of events."""
+    snap = snapshot or ResponseSnapshot()
+    for event in events:
+        accumulate_event(event=event, snapshot=snap)
+    return snap.to_response()

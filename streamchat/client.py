@@ -1,0 +1,325 @@
+"""`Client`: the facade most users touch. It resolves a provider into a Target (preset,
+key, base URL, adapter) once, then turns each call into a neutral ChatRequest and starts
+a Stream. A Client may be shared by many threads; each stream has its own worker."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import (
+    IO,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    Union,
+)
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ConfigurationError, OutputValidationError, StreamChatError
+from .options import RetryPolicy, Timeouts
+from .providers import Preset, get_preset, resolve_base_url, resolve_key, wire_format
+from .transport import Transport
+from .types import ChatRequest, ChatResponse, Message, ResponseFormat, Tool, Usage
+from .wire.common import Endpoint
+from .worker import Stream, Target, start_stream
+
+Prompt = Union[str, Message, Sequence[Union[Message, Mapping[str, Any]]]]
+ToolSpec = Union[Tool, Type[BaseModel], Callable[..., Any], Mapping[str, Any]]
+FormatSpec = Union[Type[BaseModel], Mapping[str, Any], ResponseFormat]
+
+RESPONSES_ONLY_MODEL_PREFIXES = ("gpt-5-codex", "gpt-5.1-codex", "codex-", "o1-pro", "o3-pro",
+                                 "gpt-5-pro", "gpt-5.1-pro", "o3-deep-research",
+                                 "o4-mini-deep-research")
+"""OpenAI models served only by the Responses API, so `openai` switches wire by itself."""
+
+
+def split_provider(spec: str, model: Optional[str]) -> Tuple[str, Optional[str]]:
+    """"groq:llama-3.3-70b" -> ("groq", "llama-3.3-70b"); an explicit model wins."""
+    name, sep, rest = spec.partition(":")
+    return name.strip(), (model or (rest.strip() if sep else None))
+
+
+def to_messages(prompt: Optional[Prompt], system: Optional[str] = None) -> List[Message]:
+    """Accept a string, a Message, or a list of Messages or message dicts."""
+    messages: List[Message] = []
+    if system:
+        messages.append(Message.system(system))
+    if prompt is None:
+        return messages
+    if isinstance(prompt, str):
+        messages.append(Message.user(prompt))
+    elif isinstance(prompt, Message):
+        messages.append(prompt)
+    else:
+        for item in prompt:
+            messages.append(item if isinstance(item, Message) else Message.model_validate(item))
+    return messages
+
+
+def to_tool(spec: ToolSpec) -> Tool:
+    if isinstance(spec, Tool):
+        return spec
+    if isinstance(spec, type) and issubclass(spec, BaseModel):
+        return Tool.from_model(spec)
+    if isinstance(spec, Mapping):
+        return Tool.model_validate(spec)
+    if callable(spec):
+        return Tool.from_function(spec)
+    raise ConfigurationError(f"cannot make a tool of {spec!r}: pass a Tool, a model or a function")
+
+
+def to_response_format(spec: FormatSpec) -> ResponseFormat:
+    if isinstance(spec, ResponseFormat):
+        return spec
+    if isinstance(spec, type) and issubclass(spec, BaseModel):
+        return ResponseFormat(name=spec.__name__, json_schema=strict_schema(spec.model_json_schema()))
+    if isinstance(spec, Mapping):
+        return ResponseFormat(name=str(spec.get("title", "response")), json_schema=dict(spec))
+    raise ConfigurationError(
+        f"response_format must be a pydantic model class or a JSON schema dict, not {spec!r}"
+    )
+
+
+def strict_schema(schema: Dict[str, Any]) -> Dict[str, Any]:
+    """Strict structured output wants every object closed and every property required."""
+    if schema.get("type") == "object" and "properties" in schema:
+        schema["additionalProperties"] = False
+        schema["required"] = list(schema["properties"])
+    for value in schema.values():
+        if isinstance(value, dict):
+            strict_schema(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    strict_schema(item)
+    return schema
+
+
+def parse_structured(response: ChatResponse, spec: FormatSpec) -> Any:
+    """Validate the answer against the requested format; keep the raw text on failure."""
+    text = response.text.strip()
+    if text.startswith("```"):
+        text = text.strip("`").split("\n", 1)[-1].rsplit("```", 1)[0]
+    try:
+        if isinstance(spec, type) and issubclass(spec, BaseModel):
+            return spec.model_validate_json(text)
+        return json.loads(text)
+    except (ValidationError, ValueError) as exc:
+        raise OutputValidationError(
+            f"{response.provider} answered with output that does not match the requested "
+            f"format: {exc}",
+            raw_text=response.text,
+            provider=response.provider,
+            partial=response,
+        ) from exc
+
+
+class Client:
+    """A configured provider (plus fallbacks), shareable between threads."""
+
+    def __init__(
+        self,
+        provider: str,
+        model: Optional[str] = None,
+        *,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        retry: Optional[RetryPolicy] = None,
+        timeouts: Optional[Timeouts] = None,
+        fallbacks: Iterable[Union[str, Client]] = (),
+        fallback_on: Tuple[Type[StreamChatError], ...] = (),
+        headers: Optional[Mapping[str, str]] = None,
+        stream: bool = True,
+        verify: bool = True,
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        thinking: Union[bool, int, str, None] = None,
+        prices: Optional[Any] = None,
+        max_frame_bytes: Optional[int] = None,
+    ) -> None:
+        name, model = split_provider(provider, model)
+        self._fallback_specs = list(fallbacks)
+        self.preset: Preset = get_preset(name)
+        self.provider = name
+        if name == "fake" and base_url is None:
+            from .testing.server import shared_server
+
+            base_url = shared_server().base_url(self.preset.wire)
+        self.wire_id = self.preset.wire
+        self.model = model or self.preset.default_model or ""
+        if not self.model:
+            raise ConfigurationError(
+                f"provider {name!r} has no default model: pass model=... or '{name}:MODEL'",
+                provider=name,
+            )
+        if name == "openai" and self.model.startswith(RESPONSES_ONLY_MODEL_PREFIXES):
+            # NOTE: the codex and pro families answer only on the Responses API.
+            self.wire_id = "openai-responses"
+        self.retry = retry or RetryPolicy()
+        self.timeouts = timeouts or Timeouts()
+        self.fallback_on = fallback_on
+        self.stream_mode = stream
+        self.defaults: Dict[str, Any] = {
+            "max_tokens": max_tokens, "temperature": temperature, "thinking": thinking
+        }
+        self.prices = prices
+        self.max_frame_bytes = max_frame_bytes
+        self._transport = Transport(verify=verify)
+        self._config_error: Optional[ConfigurationError] = None
+        self._endpoint: Optional[Endpoint] = None
+        try:
+            key = resolve_key(self.preset, api_key)
+            self._endpoint = Endpoint(
+                provider=name,
+                base_url=resolve_base_url(self.preset, base_url),
+                api_key=key,
+                headers={**self.preset.headers, **(headers or {})},
+                options=self.preset.options,
+            )
+        except ConfigurationError as exc:
+            if not self._fallback_specs:
+                raise
+            # With fallbacks, a provider without a key is skipped at stream time, visibly.
+            self._config_error = exc
+        self._fallbacks = [
+            f if isinstance(f, Client) else Client(f, retry=retry, timeouts=timeouts)
+            for f in self._fallback_specs
+        ]
+
+    def __repr__(self) -> str:
+        return f"Client({self.provider!r}, model={self.model!r})"
+
+    # -- requests -------------------------------------------------------------------
+
+    def request(
+        self,
+        prompt: Optional[Prompt] = None,
+        *,
+        system: Optional[str] = None,
+        model: Optional[str] = None,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: Optional[str] = None,
+        response_format: Optional[FormatSpec] = None,
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        thinking: Union[bool, int, str, None] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> ChatRequest:
+        """The neutral request a call would send (handy to inspect or to test)."""
+        messages = to_messages(prompt, system)
+        if not messages:
+            raise ConfigurationError("nothing to send: pass a prompt or a list of messages")
+        defaults = self.defaults
+        return ChatRequest(
+            model=model or self.model,
+            messages=messages,
+            tools=[to_tool(t) for t in tools],
+            tool_choice=tool_choice,
+            response_format=to_response_format(response_format) if response_format else None,
+            max_tokens=max_tokens if max_tokens is not None else defaults["max_tokens"],
+            temperature=temperature if temperature is not None else defaults["temperature"],
+            thinking=thinking if thinking is not None else defaults["thinking"],
+            stream=self.stream_mode,
+            extra_body=dict(extra_body or {}),
+        )
+
+    def target(
+        self,
+        request: ChatRequest,
+        *,
+        retry: Optional[RetryPolicy] = None,
+        timeouts: Optional[Timeouts] = None,
+    ) -> Target:
+        """This client's attempt plan for a request (its model replaces the request's
+        when the request came from another client of a fallback chain)."""
+        return Target(
+            provider=self.provider,
+            model=request.model,
+            wire=wire_format(self.wire_id),
+            endpoint=self._endpoint,
+            request=request,
+            transport=self._transport,
+            retry=retry or self.retry,
+            timeouts=timeouts or self.timeouts,
+            configuration_error=self._config_error,
+            price=self._pricer(request.model),
+            max_frame_bytes=self.max_frame_bytes,
+        )
+
+    def _pricer(self, model: str) -> Optional[Callable[[Usage], Usage]]:
+        from .pricing import pricer_for
+
+        return pricer_for(self.provider, model, self.prices)
+
+    def stream(
+        self,
+        prompt: Optional[Prompt] = None,
+        *,
+        cancel: Optional[threading.Event] = None,
+        retry: Optional[RetryPolicy] = None,
+        timeouts: Optional[Timeouts] = None,
+        record_to: Union[str, IO[bytes], None] = None,
+        on_end: Optional[Callable[[Stream], None]] = None,
+        **options: Any,
+    ) -> Stream:
+        """Start streaming an answer; iterate the returned Stream for events.
+
+        Options are those of `request()`: system, model, tools, tool_choice,
+        response_format, max_tokens, temperature, thinking, extra_body.
+        """
+        request = self.request(prompt, **options)
+        targets = [self.target(request, retry=retry, timeouts=timeouts)]
+        for fallback in self._fallbacks:
+            targets.append(
+                fallback.target(request.model_copy(update={"model": fallback.model}))
+            )
+        record = open(record_to, "wb") if isinstance(record_to, str) else record_to  # noqa: SIM115
+        response_format = options.get("response_format")
+        callbacks = [cb for cb in (on_end,) if cb is not None]
+        if record is not None and isinstance(record_to, str):
+            callbacks.append(lambda _stream: record.close())
+        if response_format is not None:
+            callbacks.insert(0, lambda s: _attach_parsed(s, response_format))
+        return start_stream(
+            targets,
+            cancel=cancel,
+            fallback_on=self.fallback_on,
+            record_to=record,
+            on_end=_chain(callbacks) if callbacks else None,
+        )
+
+    def complete(self, prompt: Optional[Prompt] = None, **options: Any) -> ChatResponse:
+        """Stream, drain and return the ChatResponse."""
+        return self.stream(prompt, **options).final()
+
+    def chat(self, system: Optional[str] = None, **options: Any) -> Any:
+        """A multi-turn conversation that keeps its history (see `streamchat.Chat`)."""
+        from .chat import Chat
+
+        return Chat(self, system=system, **options)
+
+    def close(self) -> None:
+        """Close pooled connections. Streams in flight are not affected."""
+        self._transport.close()
+
+
+def _attach_parsed(stream: Stream, spec: FormatSpec) -> None:
+    response = stream.response
+    if response is not None and response.finish_reason not in ("cancelled", "paused"):
+        response.parsed = parse_structured(response, spec)
+
+
+def _chain(callbacks: List[Callable[[Stream], None]]) -> Callable[[Stream], None]:
+    def run(stream: Stream) -> None:
+        for callback in callbacks:
+            callback(stream)
+
+    return run

@@ -1,0 +1,615 @@
+"""The threaded shell: one worker thread per stream feeding a bounded queue, and the
+`Stream` iterator the caller consumes. The only module that imports threading and queue.
+
+How a stream stops, whatever it is doing:
+
+* The stop Event is the caller's own `cancel=` Event when given, so `stop.set()` from any
+  thread, `interrupt()`, `pause()`, `close()`, leaving a `with` block, breaking out of the
+  loop and garbage collection all converge on one flag.
+* A worker blocked in a socket read cannot see a flag, so `abort()` also shuts the socket
+  down (see transport.py); the consumer notices a caller's Event within `POLL_SECONDS`
+  while waiting on the queue and aborts on its behalf.
+* Every other blocking wait in the worker (queue put, backoff sleep) is bounded and
+  re-checks the flag, and the worker never holds a reference to the Stream, so a
+  forgotten Stream is collected and its `__del__` stops the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Type
+
+from .accumulate import ResponseSnapshot, accumulate_event
+from .errors import (
+    ConfigurationError,
+    ProtocolError,
+    StreamChatError,
+    StreamTimeoutError,
+)
+from .framing import frames_for
+from .options import RetryPolicy, Timeouts
+from .transport import Body, ReadTimedOut, Transport, shutdown_socket, wait_readable
+from .types import (
+    CONTENT_EVENT_TYPES,
+    CancelledEvent,
+    ChatRequest,
+    ChatResponse,
+    Event,
+    FallbackEvent,
+    PausedEvent,
+    RetryEvent,
+    StartEvent,
+    StatusEvent,
+    Usage,
+)
+from .wire.common import Endpoint, WireFormat
+
+POLL_SECONDS = 0.05
+"""How often a waiting consumer looks at a caller's cancel Event."""
+QUEUE_BATCHES = 64
+"""Batches of events in flight before the worker waits for the consumer."""
+
+
+def backoff_wait(stop: threading.Event, delay: float) -> bool:
+    """Sleep before a retry; True when interrupted. Tests replace this to skip waiting."""
+    return stop.wait(delay)
+
+
+@dataclass
+class Target:
+    """One provider to try: where to send, how to shape and read, and how patiently."""
+
+    provider: str
+    model: str
+    wire: WireFormat
+    endpoint: Optional[Endpoint]
+    request: ChatRequest
+    transport: Any
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    configuration_error: Optional[ConfigurationError] = None
+    """Set when this provider cannot be used (no key): skipped in favour of a fallback."""
+    price: Optional[Callable[[Usage], Usage]] = None
+    max_frame_bytes: Optional[int] = None
+
+
+class _Interrupted(Exception):
+    """Raised inside the worker to unwind once the stop flag is seen."""
+
+
+class _End:
+    __slots__ = ("error",)
+
+    def __init__(self, error: Optional[StreamChatError]) -> None:
+        self.error = error
+
+
+_WAKE = object()
+
+
+class _Deadlines:
+    """The next deadline for a read, counted on content rather than bytes."""
+
+    def __init__(self, timeouts: Timeouts, started: float) -> None:
+        self.timeouts = timeouts
+        self.total_end = started + timeouts.total if timeouts.total else None
+        self.first_end: Optional[float] = None
+        self.last_content: Optional[float] = None
+
+    def attempt_started(self) -> None:
+        ft = self.timeouts.first_token
+        self.first_end = time.monotonic() + ft if ft else None
+        self.last_content = None
+
+    def next(self) -> Tuple[Optional[float], str]:
+        """Seconds until the nearest deadline (None: no deadline) and its phase."""
+        if self.last_content is None:
+            end, phase = self.first_end, "first_token"
+        elif self.timeouts.idle:
+            end, phase = self.last_content + self.timeouts.idle, "idle"
+        else:
+            end, phase = None, "idle"
+        if self.total_end is not None and (end is None or self.total_end <= end):
+            end, phase = self.total_end, "total"
+        if end is None:
+            return None, phase
+        return end - time.monotonic(), phase
+
+    def error(self, phase: str, provider: str) -> StreamTimeoutError:
+        limits = {
+            "first_token": (self.timeouts.first_token, "before the first output"),
+            "idle": (self.timeouts.idle, "between two pieces of output"),
+            "total": (self.timeouts.total, "for the whole stream"),
+        }
+        seconds, what = limits.get(phase, (None, ""))
+        return StreamTimeoutError(
+            f"{provider} was silent for more than {seconds} s {what} ({phase} deadline); "
+            f"raise Timeouts({phase}=...) if the model needs longer",
+            phase=phase,
+            provider=provider,
+        )
+
+
+class Worker:
+    """Runs the attempts of one stream in its own thread and posts batches of events."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        *,
+        stop: threading.Event,
+        fallback_on: Tuple[Type[StreamChatError], ...] = (),
+        record_to: Optional[IO[bytes]] = None,
+    ) -> None:
+        self.targets = list(targets)
+        self.stop = stop
+        self.queue: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
+        self.kind = "cancelled"
+        self._fallback_on = fallback_on
+        self._record = record_to
+        self._sock: Optional[socket.socket] = None
+        self._body: Optional[Body] = None
+        self._batch: List[Event] = []
+        self._content = False
+        self._done = False
+        self._started = time.monotonic()
+        first = self.targets[0]
+        self.thread = threading.Thread(
+            target=self._run, name=f"streamchat-{first.provider}", daemon=True
+        )
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def abort(self, kind: str = "cancelled") -> None:
+        """Stop from any thread: set the flag, wake the socket and the consumer."""
+        if not self.stop.is_set():
+            self.kind = kind
+            self.stop.set()
+        shutdown_socket(self._sock)
+        try:
+            self.queue.put_nowait(_WAKE)
+        except queue.Full:
+            pass  # the consumer has items to read and will see the flag between them
+
+    # -- the thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._run_targets()
+            self._flush()
+            self._put(_End(None))
+        except _Interrupted:
+            return
+        except StreamChatError as exc:
+            self._flush_quietly()
+            self._put_final(_End(exc))
+        except Exception as exc:  # noqa: BLE001 - nothing may escape the thread untyped
+            provider = self.targets[0].provider
+            error = ProtocolError(
+                f"{provider} sent something streamchat could not process: {exc!r}",
+                provider=provider,
+            )
+            error.__cause__ = exc
+            self._flush_quietly()
+            self._put_final(_End(error))
+        finally:
+            self._close_body()
+            if self._record is not None:
+                self._record.flush()
+
+    def _run_targets(self) -> None:
+        deadlines = _Deadlines(self.targets[0].timeouts, self._started)
+        for position, target in enumerate(self.targets):
+            try:
+                self._run_target(target, deadlines)
+                return
+            except StreamChatError as exc:
+                if exc.provider is None:
+                    exc.provider = target.provider
+                nxt = self.targets[position + 1] if position + 1 < len(self.targets) else None
+                if nxt is None or self._content or not self._may_fall_back(target, exc):
+                    raise
+                self._emit([FallbackEvent(provider=nxt.provider, model=nxt.model, error=str(exc))])
+
+    def _may_fall_back(self, target: Target, exc: StreamChatError) -> bool:
+        if target.configuration_error is not None:
+            return True
+        return exc.retryable or isinstance(exc, self._fallback_on)
+
+    def _run_target(self, target: Target, deadlines: _Deadlines) -> None:
+        if target.configuration_error is not None:
+            raise target.configuration_error
+        policy = target.retry
+        deadlines.timeouts = target.timeouts
+        attempt = 1
+        while True:
+            self._emit([StartEvent(provider=target.provider, model=target.model, attempt=attempt)])
+            try:
+                self._attempt(target, deadlines)
+                return
+            except StreamChatError as exc:
+                self._close_body()
+                if self.stop.is_set():
+                    raise _Interrupted() from exc
+                if self._content or not exc.retryable or attempt >= policy.max_attempts:
+                    raise
+                delay = policy.delay(attempt, exc)
+                total_left = deadlines.next()[0] if deadlines.total_end else None
+                if total_left is not None and delay >= total_left:
+                    raise
+                self._emit([
+                    RetryEvent(
+                        attempt=attempt,
+                        max_attempts=policy.max_attempts,
+                        delay=delay,
+                        error=str(exc),
+                    )
+                ])
+                self._flush()
+                if backoff_wait(self.stop, delay):
+                    raise _Interrupted() from exc
+                attempt += 1
+
+    def _attempt(self, target: Target, deadlines: _Deadlines) -> None:
+        deadlines.attempt_started()
+        assert target.endpoint is not None
+        http = target.wire.build_request(target.request, target.endpoint)
+        self._flush()
+        body = target.transport.open(
+            http,
+            provider=target.provider,
+            connect_timeout=target.timeouts.connect,
+            watcher=lambda sock: self._wait_for_response(sock, target, deadlines),
+        )
+        self._body = body
+        if self.stop.is_set():
+            raise _Interrupted()
+        target.transport.raise_for_status(body, http, target.provider, target.timeouts.idle)
+        if target.request.stream:
+            self._read_stream(target, body, deadlines)
+        else:
+            self._read_whole(target, body, deadlines)
+        self._done = True
+
+    def _wait_for_response(
+        self, sock: socket.socket, target: Target, deadlines: _Deadlines
+    ) -> None:
+        """Wait for the first bytes with select, which an interrupt or a deadline can end,
+        emitting `status` notices while a slow server (a model loading) says nothing."""
+        self._sock = sock
+        if self.stop.is_set():
+            shutdown_socket(sock)
+            raise _Interrupted()
+        interval = target.timeouts.status_interval
+        waited = 0.0
+        while True:
+            left, phase = deadlines.next()
+            wait = interval if left is None else max(0.0, min(interval, left))
+            if wait_readable(sock, wait):
+                if self.stop.is_set():
+                    raise _Interrupted()
+                return
+            if left is not None and left <= wait:
+                raise deadlines.error(phase, target.provider)
+            waited += wait
+            notice = StatusEvent(
+                message=f"waiting for {target.provider} to start answering "
+                f"({waited:.0f} s so far; a model may be loading)"
+            )
+            try:
+                # Notices are transient: a slow consumer never holds up the worker for one.
+                self.queue.put_nowait([notice])
+            except queue.Full:
+                pass
+
+    def _chunks(self, target: Target, body: Body, deadlines: _Deadlines) -> Iterator[bytes]:
+        while True:
+            self._flush()
+            left, phase = deadlines.next()
+            if left is not None and left <= 0:
+                raise deadlines.error(phase, target.provider)
+            try:
+                data = body.read(left)
+            except ReadTimedOut as exc:
+                if self.stop.is_set():
+                    raise _Interrupted() from exc
+                raise deadlines.error(phase, target.provider) from exc
+            except StreamChatError as exc:
+                if self.stop.is_set():
+                    raise _Interrupted() from exc
+                raise
+            if self.stop.is_set():
+                raise _Interrupted()
+            if not data:
+                return
+            if self._record is not None:
+                self._record.write(data)
+            yield data
+
+    def _read_stream(self, target: Target, body: Body, deadlines: _Deadlines) -> None:
+        decoder = target.wire.new_decoder(target.provider)
+        chunks = self._chunks(target, body, deadlines)
+        frames = frames_for(target.wire.FRAMING, chunks, max_frame_bytes=target.max_frame_bytes)
+        for frame in frames:
+            events = decoder.feed(frame)
+            if events and self._emit(events, deadlines, target):
+                return
+        if self.stop.is_set():
+            raise _Interrupted()
+        self._emit(decoder.close(), deadlines, target)
+
+    def _read_whole(self, target: Target, body: Body, deadlines: _Deadlines) -> None:
+        left, phase = deadlines.next()
+        try:
+            raw = body.read_all(left, limit=64 * 1024 * 1024)
+        except ReadTimedOut as exc:
+            raise deadlines.error(phase, target.provider) from exc
+        if self._record is not None:
+            self._record.write(raw)
+        try:
+            payload = json.loads(raw)
+        except ValueError as exc:
+            raise ProtocolError(
+                f"{target.provider} sent a response that is not valid JSON",
+                provider=target.provider,
+            ) from exc
+        self._emit(target.wire.decode_body(payload, target.provider), deadlines, target)
+
+    # -- posting events -------------------------------------------------------------
+
+    def _emit(
+        self,
+        events: List[Event],
+        deadlines: Optional[_Deadlines] = None,
+        target: Optional[Target] = None,
+    ) -> bool:
+        """Add events to the batch; True once the terminal `done` event is among them."""
+        done = False
+        for position, event in enumerate(events):
+            kind = event.type
+            if kind in CONTENT_EVENT_TYPES:
+                self._content = True
+                if deadlines is not None:
+                    deadlines.last_content = time.monotonic()
+            elif target is not None and target.price is not None:
+                if kind == "usage":
+                    events[position] = event.model_copy(
+                        update={"usage": target.price(event.usage)}
+                    )
+                elif kind == "done" and event.usage is not None:
+                    events[position] = event.model_copy(
+                        update={"usage": target.price(event.usage)}
+                    )
+            if kind == "done":
+                done = True
+        self._batch.extend(events)
+        return done
+
+    def _flush(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._put(batch)
+
+    def _flush_quietly(self) -> None:
+        try:
+            self._flush()
+        except _Interrupted:
+            pass
+
+    def _put(self, item: Any) -> None:
+        """Put, but never block past an interrupt (the consumer may have gone)."""
+        while True:
+            if self.stop.is_set():
+                raise _Interrupted()
+            try:
+                self.queue.put(item, timeout=POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+    def _put_final(self, item: Any) -> None:
+        try:
+            self._put(item)
+        except _Interrupted:
+            pass
+
+    def _close_body(self) -> None:
+        """Release the connection: kept for reuse after a clean end, dropped otherwise."""
+        body, self._body = self._body, None
+        if body is None:
+            return
+        if self._done and not self.stop.is_set():
+            body.finish()
+        else:
+            body.abort()
+            body.close()
+
+
+class Stream:
+    """An iterator of events from one streamed answer; see DESIGN.md for the contract.
+
+    One thread consumes it; `interrupt()`, `pause()` and `close()` are safe from any thread.
+    """
+
+    def __init__(self, worker: Worker, *, on_end: Optional[Callable[[Stream], None]] = None) -> None:
+        self._worker = worker
+        self._received: List[Event] = []
+        self._response: Optional[ChatResponse] = None
+        self._error: Optional[StreamChatError] = None
+        self._finished = False
+        self._on_end = on_end
+        self._consumer: Optional[threading.Thread] = None
+        self._events = self._generate()
+        worker.start()
+
+    # -- iteration --------------------------------------------------------------------
+
+    def __iter__(self) -> Stream:
+        return self
+
+    def __next__(self) -> Event:
+        return next(self._events)
+
+    def _generate(self) -> Iterator[Event]:
+        worker = self._worker
+        stop = worker.stop
+        get = worker.queue.get
+        received = self._received
+        Empty = queue.Empty
+        self._consumer = threading.current_thread()
+        while not self._finished:
+            if stop.is_set():
+                yield self._interrupted()
+                return
+            try:
+                item = get(timeout=POLL_SECONDS)
+            except Empty:
+                continue
+            if item.__class__ is list:
+                for event in item:
+                    if stop.is_set():
+                        break
+                    received.append(event)
+                    yield event
+                continue
+            if item is _WAKE:
+                continue
+            self._end(item.error)
+            return
+
+    def _interrupted(self) -> Event:
+        self._worker.abort()
+        event: Event = PausedEvent() if self._worker.kind == "paused" else CancelledEvent()
+        self._received.append(event)
+        self._end(None)
+        return event
+
+    def _end(self, error: Optional[StreamChatError]) -> None:
+        self._finished = True
+        snapshot = self._fold()
+        if error is not None:
+            error.partial = snapshot
+            self._error = error
+        else:
+            self._response = snapshot
+        if self._on_end is not None:
+            try:
+                self._on_end(self)
+            except StreamChatError as exc:
+                # A callback's verdict (structured output that does not validate) ends
+                # the stream as a failure, with the response as its partial.
+                exc.partial = exc.partial or snapshot
+                self._error, error = exc, exc
+        if error is not None:
+            raise error
+
+    def _fold(self) -> ChatResponse:
+        snapshot = ResponseSnapshot()
+        for event in self._received:
+            accumulate_event(event=event, snapshot=snapshot)
+        return snapshot.to_response()
+
+    # -- results ------------------------------------------------------------------
+
+    @property
+    def response(self) -> Optional[ChatResponse]:
+        """The ChatResponse once the stream has ended normally or was interrupted."""
+        return self._response
+
+    @property
+    def error(self) -> Optional[StreamChatError]:
+        """The failure that ended the stream, if one did."""
+        return self._error
+
+    @property
+    def events(self) -> List[Event]:
+        """Every event yielded so far, in order."""
+        return list(self._received)
+
+    def partial(self) -> ChatResponse:
+        """What arrived so far, folded into a response, at any moment."""
+        return self._response or self._fold()
+
+    def final(self) -> ChatResponse:
+        """Drain the stream if needed and return its ChatResponse (or raise its error)."""
+        for _ in self:
+            pass
+        if self._error is not None:
+            raise self._error
+        assert self._response is not None
+        return self._response
+
+    @property
+    def text_stream(self) -> Iterator[str]:
+        """Only the visible text deltas."""
+        return (event.text for event in self if event.type == "text")
+
+    # -- stopping -------------------------------------------------------------------
+
+    def interrupt(self) -> None:
+        """Stop the stream from any thread; iteration ends with a `cancelled` event."""
+        self._worker.abort("cancelled")
+
+    def pause(self) -> None:
+        """Stop the stream from any thread; iteration ends with a `paused` event."""
+        self._worker.abort("paused")
+
+    def close(self) -> None:
+        """Stop the worker and release the connection; safe from any thread, and twice.
+
+        From the consuming thread (leaving a `with` block, a break) the stream also ends
+        as cancelled at once, so `response` holds what was shown; from another thread
+        the consumer sees the stop on its next step.
+        """
+        if self._finished:
+            return
+        self._worker.abort("cancelled")
+        if self._consumer in (None, threading.current_thread()):
+            self._received.append(CancelledEvent())
+            self._end(None)
+        worker_thread = self._worker.thread
+        if worker_thread.is_alive() and worker_thread is not threading.current_thread():
+            worker_thread.join(timeout=0.1)
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        worker = getattr(self, "_worker", None)
+        if worker is not None and not getattr(self, "_finished", True):
+            worker.abort("cancelled")
+
+    def __repr__(self) -> str:
+        target = self._worker.targets[0]
+        state = "finished" if self._finished else "open"
+        return f"<Stream {target.provider}:{target.model} {state}>"
+
+
+def start_stream(
+    targets: Sequence[Target],
+    *,
+    cancel: Optional[threading.Event] = None,
+    fallback_on: Tuple[Type[StreamChatError], ...] = (),
+    record_to: Optional[IO[bytes]] = None,
+    on_end: Optional[Callable[[Stream], None]] = None,
+) -> Stream:
+    """Start a worker for the targets (the first, then fallbacks) and return its Stream."""
+    worker = Worker(
+        targets,
+        stop=cancel if cancel is not None else threading.Event(),
+        fallback_on=fallback_on,
+        record_to=record_to,
+    )
+    return Stream(worker, on_end=on_end)
+
+
+__all__ = ["Stream", "Target", "Transport", "start_stream"]
