@@ -120,21 +120,21 @@ def _seconds(value: Any) -> Optional[float]:
 
 
 def error_class(status: Optional[int], info: Mapping[str, Any]) -> Type[StreamChatError]:
-    """The most specific class: context overflow by its words, then the error type, then
-    the status."""
+    """The most specific class: context overflow by its words, then a telling status,
+    then the provider's error type (all an in-stream error or a plain 400 has)."""
     words = " ".join(str(info.get(k) or "") for k in ("message", "type", "code"))
     if _CONTEXT_OVERFLOW.search(words):
         return ContextOverflowError
-    for key in (info.get("type"), info.get("code")):
-        if isinstance(key, str) and key.lower() in _TYPE_ERRORS:
-            return _TYPE_ERRORS[key.lower()]
-    if status is not None:
+    if status is not None and status != 400:
         if status in _STATUS_ERRORS:
             return _STATUS_ERRORS[status]
         if status >= 500:
             return ServerError
-        if status >= 400:
-            return InvalidRequestError
+    for key in (info.get("code"), info.get("type")):
+        if isinstance(key, str) and key.lower() in _TYPE_ERRORS:
+            return _TYPE_ERRORS[key.lower()]
+    if status is not None and status >= 400:
+        return InvalidRequestError
     return ServerError
 
 

@@ -1,0 +1,38 @@
+"""Shared test helpers: bytes in, events out, at any split."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any, List, Optional
+
+from streamchat.accumulate import fold
+from streamchat.framing import frames_for
+from streamchat.types import ChatResponse, Event
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+CHUNK_SIZES = [1, 2, 3, 7, 64, None]
+
+
+def fixture(wire: str, name: str) -> bytes:
+    return (FIXTURES / wire / name).read_bytes()
+
+
+def split(data: bytes, size: Optional[int]) -> List[bytes]:
+    if not size:
+        return [data]
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def decode(module: Any, data: bytes, size: Optional[int] = None, provider: str = "test") -> List[Event]:
+    """Every event the module's decoder gives for the bytes split into `size` pieces,
+    close() included (which raises for a truncated stream)."""
+    decoder = module.new_decoder(provider)
+    events: List[Event] = []
+    for frame in frames_for(module.FRAMING, split(data, size)):
+        events.extend(decoder.feed(frame))
+    events.extend(decoder.close())
+    return events
+
+
+def folded(events: List[Event]) -> ChatResponse:
+    return fold(events)
