@@ -6,13 +6,20 @@ from __future__ import annotations
 from typing import Iterable, List, Optional
 
 from .types import (
+    CancelledEvent,
     ChatResponse,
     DoneEvent,
     Event,
     FinishReason,
+    PausedEvent,
+    StartEvent,
+    TextEvent,
     ThinkingBlock,
+    ThinkingEvent,
     ToolCall,
+    ToolCallEvent,
     Usage,
+    UsageEvent,
 )
 
 
@@ -63,12 +70,11 @@ class ResponseSnapshot:
 
 def accumulate_event(*, event: Event, snapshot: ResponseSnapshot) -> ResponseSnapshot:
     """Apply one event to the snapshot and return it."""
-    kind = event.type
-    if kind == "text":
+    if isinstance(event, TextEvent):
         snapshot.text_parts.append(event.text)
-    elif kind == "thinking":
+    elif isinstance(event, ThinkingEvent):
         _thinking(snapshot, event.text, event.signature, event.redacted)
-    elif kind == "tool_call":
+    elif isinstance(event, ToolCallEvent):
         snapshot.tool_calls.append(
             ToolCall(
                 id=event.id,
@@ -78,21 +84,25 @@ def accumulate_event(*, event: Event, snapshot: ResponseSnapshot) -> ResponseSna
                 signature=event.signature,
             )
         )
-    elif kind == "usage":
-        snapshot.usage = event.usage if snapshot.usage is None else snapshot.usage.merged(event.usage)
-    elif kind == "start":
+    elif isinstance(event, UsageEvent):
+        snapshot.usage = _merge(snapshot.usage, event.usage)
+    elif isinstance(event, StartEvent):
         # A new attempt or a fallback provider starts from scratch: retries and fallbacks
         # only happen before any content, so nothing shown to the caller is dropped here.
         snapshot.provider = event.provider
         snapshot.model = event.model
         snapshot.usage = None
-    elif kind == "done":
+    elif isinstance(event, DoneEvent):
         _done(snapshot, event)
-    elif kind == "cancelled":
+    elif isinstance(event, CancelledEvent):
         snapshot.finish_reason = "cancelled"
-    elif kind == "paused":
+    elif isinstance(event, PausedEvent):
         snapshot.finish_reason = "paused"
     return snapshot
+
+
+def _merge(current: Optional[Usage], newer: Usage) -> Usage:
+    return newer if current is None else current.merged(newer)
 
 
 def _thinking(
@@ -121,9 +131,7 @@ def _done(snapshot: ResponseSnapshot, event: DoneEvent) -> None:
     if event.model:
         snapshot.model = event.model
     if event.usage is not None:
-        snapshot.usage = (
-            event.usage if snapshot.usage is None else snapshot.usage.merged(event.usage)
-        )
+        snapshot.usage = _merge(snapshot.usage, event.usage)
 
 
 def fold(events: Iterable[Event], snapshot: Optional[ResponseSnapshot] = None) -> ChatResponse:

@@ -80,7 +80,8 @@ def to_response_format(spec: FormatSpec) -> ResponseFormat:
     if isinstance(spec, ResponseFormat):
         return spec
     if isinstance(spec, type) and issubclass(spec, BaseModel):
-        return ResponseFormat(name=spec.__name__, json_schema=strict_schema(spec.model_json_schema()))
+        schema = strict_schema(spec.model_json_schema())
+        return ResponseFormat(name=spec.__name__, json_schema=schema)
     if isinstance(spec, Mapping):
         return ResponseFormat(name=str(spec.get("title", "response")), json_schema=dict(spec))
     raise ConfigurationError(

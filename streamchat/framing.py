@@ -16,6 +16,7 @@ from typing import Iterable, Iterator, Optional
 from sseclient import SSEClient
 
 from .errors import ProtocolError
+from .wire.common import FrameLike
 
 DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
 """A frame larger than this is refused rather than buffered without bound."""
@@ -115,7 +116,7 @@ class _ChunkCleaner:
 
 def sse_frames(
     chunks: Iterable[bytes], *, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
-) -> Iterator[Frame]:
+) -> Iterator[FrameLike]:
     """Yield each complete SSE event as a frame with `.event` and `.data`.
 
     Comment lines (`: ping`) and events without data never become frames. An event left
@@ -179,7 +180,7 @@ def _check_line(line: str, max_frame_bytes: int) -> None:
 
 def frames_for(
     framing: str, chunks: Iterable[bytes], *, max_frame_bytes: Optional[int] = None
-) -> Iterator[Frame]:
+) -> Iterator[FrameLike]:
     """Pick the framer a wire format names ("sse" or "ndjson")."""
     limit = max_frame_bytes or DEFAULT_MAX_FRAME_BYTES
     if framing == "ndjson":

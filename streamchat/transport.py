@@ -22,7 +22,7 @@ import email.utils
 import select
 import socket
 import time
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import requests
 import urllib3
@@ -227,7 +227,7 @@ class Body:
     def close(self) -> None:
         try:
             self.response.close()
-        except Exception:  # noqa: BLE001 - closing must never mask the real outcome
+        except Exception:
             pass
 
 
@@ -269,7 +269,7 @@ class Transport:
             response = self._adapter.send(
                 prepared,
                 stream=True,
-                timeout=(connect_timeout, None),
+                timeout=(connect_timeout, None),  # type: ignore[arg-type]
                 verify=self.verify,
                 proxies=get_environ_proxies(request.url),
             )

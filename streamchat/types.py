@@ -15,7 +15,9 @@ from typing import Annotated, Any, Callable, Dict, List, Literal, Mapping, Optio
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 Role = Literal["system", "user", "assistant", "tool"]
-FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "cancelled", "paused", "other"]
+FinishReason = Literal[
+    "stop", "length", "tool_calls", "content_filter", "cancelled", "paused", "other"
+]
 Effort = Literal["minimal", "low", "medium", "high"]
 
 
@@ -344,7 +346,9 @@ Event = Annotated[
 
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
-CONTENT_EVENT_TYPES = frozenset({"text", "thinking", "tool_call_start", "tool_call_delta", "tool_call"})
+CONTENT_EVENT_TYPES = frozenset(
+    {"text", "thinking", "tool_call_start", "tool_call_delta", "tool_call"}
+)
 """Events that show output to the caller: after one of these, a failure is never retried."""
 
 

@@ -39,6 +39,7 @@ from .types import (
     CancelledEvent,
     ChatRequest,
     ChatResponse,
+    DoneEvent,
     Event,
     FallbackEvent,
     PausedEvent,
@@ -46,6 +47,7 @@ from .types import (
     StartEvent,
     StatusEvent,
     Usage,
+    UsageEvent,
 )
 from .wire.common import Endpoint, WireFormat
 
@@ -189,7 +191,7 @@ class Worker:
         except StreamChatError as exc:
             self._flush_quietly()
             self._put_final(_End(exc))
-        except Exception as exc:  # noqa: BLE001 - nothing may escape the thread untyped
+        except Exception as exc:
             provider = self.targets[0].provider
             error = ProtocolError(
                 f"{provider} sent something streamchat could not process: {exc!r}",
@@ -377,17 +379,11 @@ class Worker:
                 self._content = True
                 if deadlines is not None:
                     deadlines.last_content = time.monotonic()
-            elif target is not None and target.price is not None:
-                if kind == "usage":
-                    events[position] = event.model_copy(
-                        update={"usage": target.price(event.usage)}
-                    )
-                elif kind == "done" and event.usage is not None:
-                    events[position] = event.model_copy(
-                        update={"usage": target.price(event.usage)}
-                    )
-            if kind == "done":
-                done = True
+            elif isinstance(event, (UsageEvent, DoneEvent)):
+                done = done or kind == "done"
+                price = target.price if target is not None else None
+                if price is not None and event.usage is not None:
+                    events[position] = event.model_copy(update={"usage": price(event.usage)})
         self._batch.extend(events)
         return done
 
@@ -437,7 +433,9 @@ class Stream:
     One thread consumes it; `interrupt()`, `pause()` and `close()` are safe from any thread.
     """
 
-    def __init__(self, worker: Worker, *, on_end: Optional[Callable[[Stream], None]] = None) -> None:
+    def __init__(
+        self, worker: Worker, *, on_end: Optional[Callable[[Stream], None]] = None
+    ) -> None:
         self._worker = worker
         self._received: List[Event] = []
         self._response: Optional[ChatResponse] = None

@@ -23,7 +23,9 @@ def split(data: bytes, size: Optional[int]) -> List[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-def decode(module: Any, data: bytes, size: Optional[int] = None, provider: str = "test") -> List[Event]:
+def decode(
+    module: Any, data: bytes, size: Optional[int] = None, provider: str = "test"
+) -> List[Event]:
     """Every event the module's decoder gives for the bytes split into `size` pieces,
     close() included (which raises for a truncated stream)."""
     decoder = module.new_decoder(provider)

@@ -14,7 +14,7 @@ Handler = Callable[["Exchange"], None]
 class Exchange:
     """One request as the handler sees it, with helpers to answer in any framing."""
 
-    def __init__(self, handler: BaseHTTPRequestHandler, server: "Loopback") -> None:
+    def __init__(self, handler: BaseHTTPRequestHandler, server: Loopback) -> None:
         self.handler = handler
         self.server = server
         length = int(handler.headers.get("Content-Length") or 0)
@@ -113,7 +113,7 @@ class Loopback:
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
 
-    def __enter__(self) -> "Loopback":
+    def __enter__(self) -> Loopback:
         self._thread.start()
         return self
 

@@ -1,8 +1,8 @@
 """SSE framing: what sseclient-py leaves to us, at every byte boundary."""
 
 import pytest
-
 from helpers import CHUNK_SIZES, split
+
 from streamchat.framing import FrameTooLargeError, sse_frames
 
 
@@ -35,7 +35,8 @@ def test_comment_lines_are_ignored(size):
 @pytest.mark.parametrize("size", CHUNK_SIZES)
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n", b"\r"])
 def test_every_line_ending_ends_lines(size, eol):
-    data = b"event: delta" + eol + b"data: 1" + eol + b"data: 2" + eol + eol + b"data: 3" + eol + eol
+    data = b"event: delta" + eol + b"data: 1" + eol + b"data: 2" + eol + eol
+    data += b"data: 3" + eol + eol
     assert frames(data, size) == [("delta", "1\n2"), ("message", "3")]
 
 

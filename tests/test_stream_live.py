@@ -5,10 +5,10 @@ import threading
 import time
 
 import pytest
-
-import streamchat
 from conftest import wait_for_threads
 from loopback import Loopback
+
+import streamchat
 
 OK_END = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
 HANG_GUARD = 5.0  # only to fail instead of hanging; never a performance claim
@@ -152,9 +152,8 @@ def test_http_error_carries_provider_message_status_and_request_id():
                       b'"type": "invalid_request_error", "code": "invalid_api_key"}}',
                  {"x-request-id": "req_123"})
 
-    with Loopback(handler) as server:
-        with pytest.raises(streamchat.AuthenticationError) as info:
-            client(server).complete("hi")
+    with Loopback(handler) as server, pytest.raises(streamchat.AuthenticationError) as info:
+        client(server).complete("hi")
     error = info.value
     assert error.status_code == 401
     assert error.request_id == "req_123"

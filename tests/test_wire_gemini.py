@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Literal, Optional, Tuple
 
 import pytest
+from helpers import CHUNK_SIZES, split
 from pydantic import BaseModel, ConfigDict, Field
 
 from streamchat.accumulate import fold
 from streamchat.errors import (
     ContentFilterError,
     InvalidRequestError,
+    NotFoundError,
     ProtocolError,
     RateLimitError,
     ServerError,
@@ -44,14 +46,13 @@ from streamchat.wire.errors import error_from_response
 FIXTURES = Path(__file__).parent / "fixtures" / "gemini"
 BASE = "https://generativelanguage.googleapis.com/v1beta"
 KEY = "AIzaSy-test-key-0123456789"
-SIZES = [1, 2, 3, 7, 64, None]
 
 
 def decode(name: str, size: Optional[int]) -> Tuple[List[Event], Optional[StreamChatError]]:
     """Feed a fixture through the real framing in `size`-byte chunks; collect events up to
     the error, if any, the way the worker does."""
     data = (FIXTURES / name).read_bytes()
-    chunks = [data] if size is None else [data[i : i + size] for i in range(0, len(data), size)]
+    chunks = split(data, size)
     decoder = gemini.new_decoder("gemini")
     events: List[Event] = []
     try:
@@ -167,7 +168,7 @@ CASES: Dict[str, Tuple[List[str], Callable[[ChatResponse, Optional[StreamChatErr
 }
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", CHUNK_SIZES)
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_fixture_decodes_the_same_at_every_chunk_size(name: str, size: Optional[int]) -> None:
     expected_types, check = CASES[name]
@@ -315,10 +316,12 @@ def test_decode_body_without_finish_reason_is_truncated() -> None:
 
 
 def test_decode_body_with_an_error_object_raises_the_typed_error() -> None:
-    body = {"error": {"code": 404, "message": "models/gemini-9 is not found", "status": "NOT_FOUND"}}
+    body = {
+        "error": {"code": 404, "message": "models/gemini-9 is not found", "status": "NOT_FOUND"}
+    }
     with pytest.raises(StreamChatError) as caught:
         gemini.decode_body(body, "gemini")
-    assert type(caught.value).__name__ == "NotFoundError"
+    assert isinstance(caught.value, NotFoundError)
 
 
 @pytest.mark.parametrize(
@@ -607,3 +610,15 @@ def test_tool_result_that_is_not_an_object_is_wrapped() -> None:
         "role": "user",
         "parts": [{"functionResponse": {"name": "count", "response": {"result": "[1, 2, 3]"}}}],
     }
+
+
+def test_an_empty_assistant_turn_is_left_out() -> None:
+    interrupted = Message(role="assistant", content="", interrupted=True)
+    request = ChatRequest(
+        model="gemini-2.5-flash",
+        messages=[Message.user("a"), interrupted, Message.user("b")],
+    )
+    assert gemini.build_request(request, endpoint()).json["contents"] == [
+        {"role": "user", "parts": [{"text": "a"}]},
+        {"role": "user", "parts": [{"text": "b"}]},
+    ]

@@ -18,10 +18,12 @@ Fixture sources (NDJSON has no comment syntax, so they are listed here):
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
+from helpers import CHUNK_SIZES, split
 
 from streamchat.accumulate import fold
 from streamchat.errors import ProtocolError, ServerError, StreamChatError
@@ -42,7 +44,6 @@ from streamchat.wire.common import Endpoint
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ollama"
 BASE = "http://localhost:11434"
-SIZES = [1, 2, 3, 7, 64, None]
 CALL = ["tool_call_start", "tool_call_delta", "tool_call"]
 
 
@@ -50,7 +51,7 @@ def decode(name: str, size: Optional[int]) -> Tuple[List[Event], Optional[Stream
     """Feed a fixture through the real framing in `size`-byte chunks; collect events up to
     the error, if any, the way the worker does."""
     data = (FIXTURES / name).read_bytes()
-    chunks = [data] if size is None else [data[i : i + size] for i in range(0, len(data), size)]
+    chunks = split(data, size)
     decoder = ollama.new_decoder("ollama")
     events: List[Event] = []
     try:
@@ -73,10 +74,11 @@ def check_text(response: ChatResponse, error: Optional[StreamChatError]) -> None
 
 def check_thinking(response: ChatResponse, error: Optional[StreamChatError]) -> None:
     assert error is None
+    times = "\u00d7"  # the multiplication sign, two bytes in UTF-8
     assert response.thinking == (
-        "Okay, the user asks for 17 × 23. 17 × 20 = 340, 17 × 3 = 51, so 391."
+        f"Okay, the user asks for 17 {times} 23. 17 {times} 20 = 340, 17 {times} 3 = 51, so 391."
     )
-    assert response.text == "17 × 23 = **391**"
+    assert response.text == f"17 {times} 23 = **391**"
     assert response.finish_reason == "stop"
     assert response.usage == Usage(input_tokens=17, output_tokens=62, total_tokens=79)
 
@@ -147,7 +149,7 @@ CASES: Dict[str, Tuple[List[str], Callable[[ChatResponse, Optional[StreamChatErr
 }
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", CHUNK_SIZES)
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_fixture_decodes_the_same_at_every_chunk_size(name: str, size: Optional[int]) -> None:
     expected_types, check = CASES[name]
@@ -167,24 +169,43 @@ def test_synthesised_ids_are_unique_and_stable_within_a_response() -> None:
     ids = [e.id for e in first if e.type == "tool_call"]
     assert ids == [e.id for e in again if e.type == "tool_call"] == ["call_0"]
     decoder = ollama.new_decoder("ollama")
-    line = '{"message":{"role":"assistant","content":"","tool_calls":[%s,%s]},"done":false}' % (
-        '{"function":{"name":"a","arguments":{}}}',
-        '{"function":{"name":"b","arguments":{"x":1}}}',
+    line = json.dumps(
+        {
+            "message": {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {"function": {"name": "a", "arguments": {}}},
+                    {"function": {"name": "b", "arguments": {"x": 1}}},
+                ],
+            },
+            "done": False,
+        }
     )
     calls = [e for e in decoder.feed(Frame(line)) if e.type == "tool_call"]
-    assert [(c.id, c.name, c.arguments) for c in calls] == [("call_0", "a", {}), ("call_1", "b", {"x": 1})]
+    assert [(c.id, c.name, c.arguments) for c in calls] == [
+        ("call_0", "a", {}),
+        ("call_1", "b", {"x": 1}),
+    ]
 
 
 def test_lines_after_done_are_ignored() -> None:
     decoder = ollama.new_decoder("ollama")
     decoder.feed(Frame('{"model":"m","message":{"role":"assistant","content":"x"},"done":true}'))
-    assert decoder.feed(Frame('{"message":{"role":"assistant","content":"late"},"done":false}')) == []
+    late = '{"message":{"role":"assistant","content":"late"},"done":false}'
+    assert decoder.feed(Frame(late)) == []
     assert decoder.close() == []
 
 
 @pytest.mark.parametrize(
     ("reason", "expected"),
-    [("stop", "stop"), ("length", "length"), ("load", "other"), ("unload", "other"), (None, "stop")],
+    [
+        ("stop", "stop"),
+        ("length", "length"),
+        ("load", "other"),
+        ("unload", "other"),
+        (None, "stop"),
+    ],
 )
 def test_done_reasons(reason: Optional[str], expected: str) -> None:
     body: Dict[str, Any] = {"model": "llama3.2", "message": {"role": "assistant", "content": ""},

@@ -1,8 +1,8 @@
 """OpenAI Chat Completions: request shape and decoding of recorded streams."""
 
 import pytest
-
 from helpers import CHUNK_SIZES, decode, fixture, folded
+
 from streamchat.errors import ProtocolError, ServerError
 from streamchat.types import ChatRequest, Message, ResponseFormat, Tool, ToolCall
 from streamchat.wire import openai_chat
@@ -124,7 +124,9 @@ def test_request_body_and_headers():
         temperature=0.2,
         thinking="low",
     )
-    endpoint = Endpoint(provider="openai", base_url="https://api.openai.com/v1", api_key="sk-secret")
+    endpoint = Endpoint(
+        provider="openai", base_url="https://api.openai.com/v1", api_key="sk-secret"
+    )
     http = openai_chat.build_request(request, endpoint)
     assert http.method == "POST"
     assert http.url == "https://api.openai.com/v1/chat/completions"

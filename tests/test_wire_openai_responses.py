@@ -6,10 +6,10 @@ Fixture sources are on the first line of each file in tests/fixtures/openai-resp
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
+from helpers import CHUNK_SIZES, FIXTURES, fixture, split
 
 from streamchat.accumulate import fold
 from streamchat.errors import (
@@ -38,18 +38,8 @@ from streamchat.types import (
 from streamchat.wire import openai_responses as wire
 from streamchat.wire.common import Endpoint
 
-FIXTURES = Path(__file__).parent / "fixtures" / "openai-responses"
-CHUNK_SIZES = [1, 2, 3, 7, 64, None]
 PROVIDER = "openai-responses"
 ENDPOINT = Endpoint(PROVIDER, "https://api.openai.com/v1", api_key="sk-test-secret")
-
-
-def _chunks(data: bytes, size: Optional[int]) -> Iterator[bytes]:
-    if size is None:
-        yield data
-        return
-    for start in range(0, len(data), size):
-        yield data[start:start + size]
 
 
 def run(name: str, size: Optional[int]) -> Tuple[List[Event], Optional[StreamChatError]]:
@@ -57,7 +47,7 @@ def run(name: str, size: Optional[int]) -> Tuple[List[Event], Optional[StreamCha
     decoder = wire.new_decoder(PROVIDER)
     events: List[Event] = []
     try:
-        for frame in frames_for(wire.FRAMING, _chunks((FIXTURES / name).read_bytes(), size)):
+        for frame in frames_for(wire.FRAMING, split(fixture(PROVIDER, name), size)):
             events.extend(decoder.feed(frame))
         events.extend(decoder.close())
     except StreamChatError as exc:
@@ -89,7 +79,7 @@ def completed(usage: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
 # --- recorded streams -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.sse")))
+@pytest.mark.parametrize("name", sorted(p.name for p in (FIXTURES / PROVIDER).glob("*.sse")))
 @pytest.mark.parametrize("size", CHUNK_SIZES[:-1])
 def test_every_fixture_decodes_the_same_whatever_the_split(name: str, size: int) -> None:
     whole_events, whole_error = run(name, None)

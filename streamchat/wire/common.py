@@ -108,11 +108,14 @@ def usage_from(
     cached: Iterable[Path] = (),
     reasoning: Iterable[Path] = (),
     extra_input: Iterable[Path] = (),
+    extra_output: Iterable[Path] = (),
 ) -> Optional[Usage]:
     """Read a provider's usage object through the field paths it uses.
 
     `extra_input` counts that the provider reports beside, not inside, its input count
     (Anthropic's cache reads and writes), so that input_tokens always means the whole prompt.
+    `extra_output` does the same for output (Gemini's thoughts, counted apart from the
+    candidates), so that output_tokens always includes reasoning.
     """
     if not isinstance(payload, Mapping):
         return None
@@ -121,6 +124,9 @@ def usage_from(
     if extras:
         input_tokens = (input_tokens or 0) + sum(extras)
     output_tokens = _dig(payload, output)
+    extra_out = [n for n in (_dig(payload, p) for p in extra_output) if n is not None]
+    if extra_out:
+        output_tokens = (output_tokens or 0) + sum(extra_out)
     total_tokens = _dig(payload, total) if total is not None else None
     if total_tokens is None and input_tokens is not None and output_tokens is not None:
         total_tokens = input_tokens + output_tokens
@@ -153,11 +159,26 @@ def drop_none(body: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def merge_extra(body: Dict[str, Any], extra: Mapping[str, Any]) -> Dict[str, Any]:
+    """Apply `extra_body` last; an object merges into the object of the same key one level
+    deep, so `{"options": {"num_ctx": 8192}}` adds to the options instead of replacing them."""
+    for key, value in extra.items():
+        current = body.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            body[key] = {**current, **value}
+        else:
+            body[key] = value
+    return body
+
+
 def auth_headers(
-    endpoint: Endpoint, key_header: str = "Authorization", scheme: str = "Bearer "
+    endpoint: Endpoint,
+    key_header: str = "Authorization",
+    scheme: str = "Bearer ",
+    accept: str = "text/event-stream",
 ) -> Dict[str, str]:
     """Base headers for a JSON streaming request, with the key where the provider wants it."""
-    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    headers = {"Content-Type": "application/json", "Accept": accept}
     if endpoint.api_key:
         headers[key_header] = scheme + endpoint.api_key
     headers.update(endpoint.headers)

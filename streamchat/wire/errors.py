@@ -152,7 +152,11 @@ def error_from_response(
     cls = error_class(status, info)
     where = f" from {endpoint}" if endpoint else ""
     quoted = f": {info['message']}" if info.get("message") else ""
-    message = f"{provider} returned HTTP {status}{where}{quoted} ({_ADVICE.get(cls, 'see .body')})"
+    advice = _ADVICE.get(cls, "see .body")
+    if "not a chat model" in str(info.get("message") or "").lower():
+        # NOTE: OpenAI answers 404 "This is not a chat model" for Responses-only models.
+        advice = "this model is served by the Responses API: use provider 'openai-responses'"
+    message = f"{provider} returned HTTP {status}{where}{quoted} ({advice})"
     return cls(
         message,
         provider=provider,

@@ -20,10 +20,17 @@ class ThinkTagSplitter:
     """Feed content deltas; get text and thinking events with the tags removed."""
 
     def __init__(self) -> None:
-        self._state = "start"  # start -> thinking -> text, or start -> text
+        self._state = "start"  # start -> thinking -> after -> text, or start -> text
         self._held = ""
 
     def feed(self, delta: str) -> List[Event]:
+        if self._state == "after":
+            # The newlines after </think> are dropped whichever delta they arrive in;
+            # models usually send "</think>" and "\n\n" as separate tokens.
+            delta = delta.lstrip("\n")
+            if not delta:
+                return []
+            self._state = "text"
         if self._state == "text":
             return [TextEvent(text=delta)] if delta else []
         self._held += delta
@@ -44,7 +51,7 @@ class ThinkTagSplitter:
             thought = self._held[:end]
             rest = self._held[end + len(CLOSE):].lstrip("\n")
             self._held = ""
-            self._state = "text"
+            self._state = "text" if rest else "after"
             if thought:
                 events.append(ThinkingEvent(text=thought))
             if rest:

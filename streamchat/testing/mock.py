@@ -1,0 +1,92 @@
+"""Canned provider streams for tests that already mock `requests` with `responses`.
+
+The body is rendered by the same code as the fake server's, so a stream mocked here is
+byte for byte what the loopback server (and the real provider) would send. Faults that
+need a live socket (stalls, keep-alives, pacing, resets, framing) are the fake server's
+job and are refused here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from typing import TYPE_CHECKING, Any, List, Optional, Pattern, Tuple, Union
+from urllib.parse import urlsplit
+
+from .render import DEFAULT_MODEL, model_of, render, wants_stream
+from .script import WIRES, make_script
+
+if TYPE_CHECKING:
+    import responses
+
+DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "openai-responses": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com/v1",
+    "gemini": "https://generativelanguage.googleapis.com/v1beta",
+    "ollama": "http://localhost:11434",
+}
+"""Where each wire format's requests go when no base_url is given."""
+
+_SOCKET_ONLY = ("chunk_delay", "stall_after", "keepalive", "reset", "framing")
+
+
+def endpoint_url(
+    wire: str, base_url: Optional[str] = None, model: str = DEFAULT_MODEL
+) -> Union[str, Pattern[str]]:
+    """The URL a wire format's chat requests go to (a pattern for Gemini, which names
+    the model and the streaming mode in the path)."""
+    if wire not in WIRES:
+        raise ValueError(f"unknown wire format {wire!r}; expected one of {WIRES}")
+    base = (base_url or DEFAULT_BASE_URLS[wire]).rstrip("/")
+    if wire == "gemini":
+        return re.compile(
+            re.escape(f"{base}/models/{model}") + r":(stream)?[gG]enerateContent(\?.*)?$"
+        )
+    path = {"openai": "chat/completions", "openai-responses": "responses",
+            "anthropic": "messages", "ollama": "api/chat"}[wire]
+    return f"{base}/{path}"
+
+
+def add_stream(
+    rsps: Union[responses.RequestsMock, Any],
+    wire: str = "openai",
+    base_url: Optional[str] = None,
+    model: str = DEFAULT_MODEL,
+    **script: Any,
+) -> responses.BaseResponse:
+    """Register a canned response for the wire's chat endpoint on a `responses` mock.
+
+    `script` takes the content and fault fields of `FakeServer.enqueue()` (text,
+    thinking, tool_calls, usage, finish_reason, chunk_size, status, body, headers,
+    retry_after, truncate_after, malformed_after, error_event). The request decides
+    between a stream and a plain JSON body, as the real API's does. Several registrations
+    for one URL answer in order, the last one repeating (that is `responses`' rule).
+    """
+    refused = [name for name in _SOCKET_ONLY if name in script]
+    if refused:
+        raise ValueError(
+            f"{', '.join(refused)} need a live socket: use streamchat.testing.FakeServer"
+        )
+    parsed_script = make_script(**script)
+    url = endpoint_url(wire, base_url, model)
+    counter = itertools.count(1)
+
+    def callback(request: Any) -> Tuple[int, List[Tuple[str, str]], bytes]:
+        raw = request.body or b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        path = urlsplit(request.url).path
+        rendered = render(
+            parsed_script, wire, body, stream=wants_stream(wire, body, path),
+            model=model_of(wire, body, path), seq=next(counter),
+        )
+        return rendered.status, list(rendered.headers), rendered.body
+
+    result: responses.BaseResponse = rsps.add_callback(
+        "POST", url, callback=callback, content_type=None
+    )
+    return result

@@ -1,0 +1,515 @@
+"""A real HTTP/1.1 server on 127.0.0.1 that answers like the providers do.
+
+Tests that mock at the `requests` level never exercise sockets: chunked bodies, a stream
+that stalls, a connection cut mid-body, a client that hangs up. This server does all of
+that over loopback, scripted per request, and records what it received. Every thread it
+starts ends when it is closed, so tests can assert that nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import select
+import socket
+import socketserver
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Deque, Iterator, List, Mapping, NoReturn, Optional, Set, Tuple, Type
+from urllib.parse import parse_qsl, urlsplit
+
+from .render import Rendered, model_of, render, render_error, wants_stream
+from .script import Script, make_script
+
+logger = logging.getLogger("streamchat.testing")
+
+_POLL = 0.02
+"""How often a stalled or pausing handler looks at its socket and the release flag."""
+
+
+class Headers(Mapping[str, str]):
+    """Request headers, looked up without regard to case."""
+
+    def __init__(self, items: Mapping[str, str]) -> None:
+        self._items = {k.lower(): (k, v) for k, v in items.items()}
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the fake server received."""
+
+    method: str
+    path: str
+    """The path without the query string."""
+    query: Mapping[str, str]
+    headers: Headers
+    json: Any
+    """The parsed JSON body, or None when there was none or it was not JSON."""
+    body: bytes = field(default=b"", repr=False)
+    wire: Optional[str] = None
+    """The wire format the path belongs to, or None for other paths."""
+
+
+def wire_for_path(path: str) -> Optional[str]:
+    """Route by the endpoint's own suffix, so any base URL prefix (`/openai/v1`) works."""
+    if path.endswith("/chat/completions"):
+        return "openai"
+    if path.endswith("/responses"):
+        return "openai-responses"
+    if path.endswith("/messages"):
+        return "anthropic"
+    if ":streamGenerateContent" in path or ":generateContent" in path:
+        return "gemini"
+    if path.endswith("/api/chat"):
+        return "ollama"
+    return None
+
+
+class FakeServer(ThreadingHTTPServer):
+    """Speaks openai, openai-responses, anthropic, gemini and ollama on an ephemeral port.
+
+    Use it as a context manager (or call `start()` and `close()`); queue responses with
+    `enqueue()`; read what arrived from `requests`.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__((host, port), _Handler)
+        self._lock = threading.Condition()
+        self._scripts: Deque[Script] = deque()
+        self._requests: List[RecordedRequest] = []
+        self._connections: Set[socket.socket] = set()
+        self._handlers: List[threading.Thread] = []
+        self._serve_thread: Optional[threading.Thread] = None
+        self._closing = False
+        self._closed = False
+        self._release_generation = 0
+        self._disconnects = 0
+        self._seq = 0
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks the host name up, which can stall on a machine
+        # without DNS; the fake only ever needs the numeric address.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.server_name}:{self.server_port}"
+
+    def base_url(self, wire: str = "openai") -> str:
+        """The base URL a preset of this wire format (or an OpenAI-compatible one) uses."""
+        if wire == "gemini":
+            return f"{self.url}/v1beta"
+        if wire == "ollama":
+            return self.url
+        return f"{self.url}/v1"
+
+    def start(self) -> FakeServer:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this FakeServer was closed; create a new one")
+            if self._serve_thread is not None:
+                return self
+            self._serve_thread = threading.Thread(
+                target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                name="fake-provider", daemon=True,
+            )
+        self._serve_thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving, release stalled handlers, cut open connections, join threads."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = self._closing = True
+            self._release_generation += 1
+            self._lock.notify_all()
+        if self._serve_thread is not None:
+            self.shutdown()
+            self._serve_thread.join()
+        with self._lock:
+            connections = list(self._connections)
+            handlers = list(self._handlers)
+        for sock in connections:
+            _shutdown(sock)
+        self.server_close()
+        for thread in handlers:
+            thread.join(timeout=10)
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    # --- scripting and records ----------------------------------------------------------
+
+    def enqueue(self, script: Optional[Script] = None, **fields: Any) -> Script:
+        """Queue the response for the next chat request; see `Script` for the fields."""
+        if script is not None and fields:
+            raise TypeError("pass either a Script or its fields, not both")
+        script = script if script is not None else make_script(**fields)
+        with self._lock:
+            self._scripts.append(script)
+        return script
+
+    @property
+    def pending(self) -> int:
+        """Scripts queued but not yet used by a request."""
+        with self._lock:
+            return len(self._scripts)
+
+    @property
+    def requests(self) -> List[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def last_request(self) -> Optional[RecordedRequest]:
+        with self._lock:
+            return self._requests[-1] if self._requests else None
+
+    def clear(self) -> None:
+        """Forget queued scripts and recorded requests."""
+        with self._lock:
+            self._scripts.clear()
+            self._requests.clear()
+
+    def release(self) -> None:
+        """Let every handler stalled right now carry on with the rest of its response."""
+        with self._lock:
+            self._release_generation += 1
+            self._lock.notify_all()
+
+    @property
+    def disconnects(self) -> int:
+        """How many times a client hung up while a response was still being sent."""
+        with self._lock:
+            return self._disconnects
+
+    def wait_for_disconnect(self, timeout: float = 5.0, count: int = 1) -> bool:
+        """Wait until clients have hung up mid-response `count` times in all."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._disconnects >= count, timeout)
+
+    # --- plumbing used by the handler -----------------------------------------------------
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Tracked here rather than by ThreadingMixIn, whose bookkeeping of daemon
+        # threads differs between Python versions: close() must join every one.
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address),
+            name="fake-provider-conn", daemon=True,
+        )
+        with self._lock:
+            self._handlers = [t for t in self._handlers if t.is_alive()]
+            self._handlers.append(thread)
+        thread.start()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("fake server: error while handling %s", client_address, exc_info=True)
+
+    def _track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(sock)
+            closing = self._closing
+        if closing:
+            _shutdown(sock)
+
+    def _untrack(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(sock)
+
+    def _record(self, record: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(record)
+
+    def _next_script(self) -> Tuple[Script, int]:
+        with self._lock:
+            self._seq += 1
+            script = self._scripts.popleft() if self._scripts else Script()
+            return script, self._seq
+
+    def _note_disconnect(self) -> None:
+        with self._lock:
+            if self._closing:
+                return
+            self._disconnects += 1
+            self._lock.notify_all()
+
+    def _generation(self) -> int:
+        with self._lock:
+            return self._release_generation
+
+    def _stalled(self, generation: int) -> bool:
+        with self._lock:
+            return not self._closing and self._release_generation == generation
+
+    @property
+    def closing(self) -> bool:
+        with self._lock:
+            return self._closing
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _ClientGone(Exception):
+    """The client hung up, or the server is closing: stop writing this response."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeServer
+
+    def version_string(self) -> str:
+        return "streamchat-fake"
+
+    def setup(self) -> None:
+        super().setup()
+        self.server._track(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server._untrack(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("fake server: " + format, *args)
+
+    # --- requests -----------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        self._record(url.path, url.query, b"", None)
+        if url.path == "/":
+            self._simple(200, b"Ollama is running", "text/plain; charset=utf-8")
+        elif url.path == "/api/version":
+            self._simple(200, b'{"version":"0.12.0"}', "application/json; charset=utf-8")
+        elif url.path == "/api/tags":
+            tags = {"models": [{"name": "fake-model", "model": "fake-model", "size": 0}]}
+            self._simple(200, json.dumps(tags).encode(), "application/json; charset=utf-8")
+        elif url.path.endswith("/models"):
+            models = {"object": "list", "data": [
+                {"id": "fake-model", "object": "model", "created": 0, "owned_by": "streamchat"}
+            ]}
+            self._simple(200, json.dumps(models).encode(), "application/json")
+        else:
+            self._not_found(url.path)
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        raw = self._read_body()
+        try:
+            parsed: Any = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        wire = self._record(url.path, url.query, raw, parsed)
+        if wire is None:
+            self._not_found(url.path)
+            return
+        if raw and parsed is None:
+            error = render_error(wire, 400, message="The request body is not valid JSON.")
+            self._respond(Script(), error)
+            return
+        script, seq = self.server._next_script()
+        if script.reset == "before_headers":
+            self.close_connection = True
+            return
+        stream = wants_stream(wire, parsed, url.path)
+        rendered = render(
+            script, wire, parsed, stream=stream, model=model_of(wire, parsed, url.path), seq=seq
+        )
+        self._respond(script, rendered)
+
+    def _record(self, path: str, query: str, raw: bytes, parsed: Any) -> Optional[str]:
+        wire = wire_for_path(path) if self.command == "POST" else None
+        self.server._record(RecordedRequest(
+            method=self.command,
+            path=path,
+            query=dict(parse_qsl(query, keep_blank_values=True)),
+            headers=Headers(dict(self.headers.items())),
+            json=parsed,
+            body=raw,
+            wire=wire,
+        ))
+        return wire
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _simple(self, status: int, body: bytes, content_type: str) -> None:
+        self._respond(Script(framing="content-length"),
+                      Rendered(status, (("Content-Type", content_type),), (body,)))
+
+    def _not_found(self, path: str) -> None:
+        body = json.dumps({"error": {
+            "message": f"streamchat's fake provider has no endpoint at {path}",
+            "type": "invalid_request_error", "code": "unknown_url",
+        }}).encode()
+        self._simple(404, body, "application/json")
+
+    # --- responses ----------------------------------------------------------------------
+
+    def _respond(self, script: Script, rendered: Rendered) -> None:
+        """Write the status, headers and body as the script's framing and faults say."""
+        chunked = script.framing == "chunked"
+        cut = script.reset == "after_first_byte"
+        close = script.framing == "close" or rendered.truncated or cut
+        self.send_response(rendered.status)
+        for name, value in rendered.headers:
+            self.send_header(name, value)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif script.framing == "content-length":
+            self.send_header("Content-Length", str(sum(len(f) for f in rendered.frames)))
+        if close:
+            self.send_header("Connection", "close")
+        try:
+            self._guard(self.end_headers)
+            if cut:
+                first = rendered.body[: max(1, len(rendered.body) // 3)]
+                self._send(first, chunked)
+            else:
+                self._body(script, rendered, chunked)
+                if chunked:
+                    self._guard(lambda: self.wfile.write(b"0\r\n\r\n"))
+        except _ClientGone:
+            close = True
+        if close:
+            self.close_connection = True
+
+    def _body(self, script: Script, rendered: Rendered, chunked: bool) -> None:
+        frames = rendered.frames
+        stall_at = script.stall_after
+        keepalive = rendered.keepalive if script.keepalive else None
+        # Frames go out in as few writes as possible: one per frame only when paced, and
+        # a break only where the script stalls.
+        i = 0
+        while i < len(frames):
+            if stall_at is not None and i >= stall_at:
+                self._stall(keepalive, script.keepalive, chunked)
+                stall_at = None
+            if script.chunk_delay > 0:
+                if i:
+                    self._pause(script.chunk_delay)
+                j = i + 1
+            else:
+                j = stall_at if stall_at is not None and stall_at > i else len(frames)
+            self._send(b"".join(frames[i:j]), chunked)
+            i = j
+        if stall_at is not None:
+            # A stall at or past the last frame keeps the body open after the terminal event.
+            self._stall(keepalive, script.keepalive, chunked)
+
+    def _send(self, data: bytes, chunked: bool) -> None:
+        if not data:
+            return
+        if chunked:
+            data = b"%x\r\n%s\r\n" % (len(data), data)
+        self._guard(lambda: self.wfile.write(data))
+
+    def _guard(self, write: Any) -> None:
+        try:
+            write()
+        except OSError:
+            self._gone()
+
+    def _gone(self) -> NoReturn:
+        self.server._note_disconnect()
+        raise _ClientGone()
+
+    def _stall(self, keepalive: Optional[bytes], interval: Optional[float], chunked: bool) -> None:
+        generation = self.server._generation()
+        next_ping = time.monotonic() + interval if keepalive and interval else None
+        while self.server._stalled(generation):
+            self._watch(_POLL)
+            if next_ping is not None and interval and keepalive and time.monotonic() >= next_ping:
+                self._send(keepalive, chunked)
+                next_ping += interval
+        if self.server.closing:
+            raise _ClientGone()
+
+    def _pause(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if self.server.closing:
+                raise _ClientGone()
+            self._watch(min(remaining, _POLL))
+
+    def _watch(self, timeout: float) -> None:
+        """Wait up to `timeout`, noticing at once if the client closes its socket."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], timeout)
+            if not readable:
+                return
+            peeked = self.connection.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):
+            self._gone()
+        if not peeked:
+            self._gone()
+        # The client sent more bytes (a pipelined request): nothing to learn, just wait.
+        time.sleep(timeout)
+
+
+_shared: Optional[FakeServer] = None
+_shared_lock = threading.Lock()
+
+
+def shared_server() -> FakeServer:
+    """The process-wide fake provider behind `Client("fake")`, started on first use and
+    closed when the interpreter exits."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = FakeServer().start()
+            atexit.register(_shared.close)
+        return _shared

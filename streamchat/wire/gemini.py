@@ -1,0 +1,401 @@
+"""Google Gemini's native generateContent API (Google AI Studio keys).
+
+Gemini streams whole `GenerateContentResponse` objects rather than deltas of one: every
+chunk carries new parts, a running usage report and, on the last one, a finishReason.
+Function calls arrive complete, so there are no argument fragments to assemble.
+
+Streaming spec: https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
+Thinking and thought signatures: https://ai.google.dev/gemini-api/docs/thinking and
+https://ai.google.dev/gemini-api/docs/thought-signatures
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ..errors import ContentFilterError
+from ..types import (
+    ChatRequest,
+    DoneEvent,
+    Event,
+    FinishReason,
+    HttpRequest,
+    Message,
+    TextEvent,
+    ThinkingEvent,
+    Tool,
+    Usage,
+    UsageEvent,
+)
+from .common import (
+    Endpoint,
+    FrameLike,
+    auth_headers,
+    drop_none,
+    finish_reason,
+    join_url,
+    load_json,
+    merge_extra,
+    truncated,
+    usage_from,
+)
+from .errors import error_from_payload
+from .toolcalls import ToolCallAssembler
+
+FRAMING = "sse"
+
+FINISH_REASONS: Mapping[str, FinishReason] = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "IMAGE_PROHIBITED_CONTENT": "content_filter",
+    "IMAGE_RECITATION": "content_filter",
+}
+
+_TOOL_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
+
+# Gemini 2.x and older take a token budget; Gemini 3 takes a named thinking level and
+# only accepts budgets for backwards compatibility.
+_BUDGET_MODELS = re.compile(r"gemini-[12]\.")
+_EFFORT_BUDGETS = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
+
+# The OpenAPI 3.0 subset Gemini's `Schema` object accepts; anything else is a 400.
+_SCHEMA_KEYS = frozenset(
+    {
+        "type", "format", "title", "description", "nullable", "enum", "maxItems",
+        "minItems", "properties", "required", "minProperties", "maxProperties",
+        "minLength", "maxLength", "pattern", "example", "anyOf", "propertyOrdering",
+        "default", "items", "minimum", "maximum",
+    }
+)
+
+
+def gemini_schema(schema: Mapping[str, Any]) -> Dict[str, Any]:
+    """A JSON schema (as pydantic writes it) rewritten in the dialect Gemini accepts.
+
+    Gemini's Schema is a subset of OpenAPI 3.0: no `$ref`, `$defs`, `additionalProperties`,
+    `const` or `type` lists. References are inlined, `null` alternatives become
+    `nullable`, and keys Gemini would reject are dropped.
+    """
+    defs: Dict[str, Any] = {}
+    for key in ("definitions", "$defs"):
+        found = schema.get(key)
+        if isinstance(found, Mapping):
+            defs.update(found)
+    return _clean(schema, defs, ())
+
+
+def _clean(
+    node: Mapping[str, Any], defs: Mapping[str, Any], seen: Tuple[str, ...]
+) -> Dict[str, Any]:
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[-1]
+        target = defs.get(name)
+        if name in seen or not isinstance(target, Mapping):
+            # NOTE: a recursive model cannot be inlined; an open object is the nearest shape.
+            return {"type": "object"}
+        merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        return _clean(merged, defs, (*seen, name))
+    for combinator in ("allOf", "oneOf"):
+        branches = node.get(combinator)
+        if isinstance(branches, list) and len(branches) == 1 and isinstance(branches[0], Mapping):
+            merged = {**branches[0], **{k: v for k, v in node.items() if k != combinator}}
+            return _clean(merged, defs, seen)
+    out: Dict[str, Any] = {}
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        if len(kinds) < len(kind):
+            out["nullable"] = True
+        if len(kinds) == 1:
+            out["type"] = kinds[0]
+        elif kinds:
+            out["anyOf"] = [{"type": k} for k in kinds]
+    elif isinstance(kind, str):
+        out["type"] = kind
+    if "const" in node:
+        out["enum"] = [node["const"]]
+    for key, value in node.items():
+        if key == "type" or (key not in _SCHEMA_KEYS and key != "oneOf"):
+            continue
+        if key == "properties" and isinstance(value, Mapping):
+            out[key] = {
+                name: _clean(sub, defs, seen) for name, sub in value.items()
+                if isinstance(sub, Mapping)
+            }
+        elif key == "items" and isinstance(value, Mapping):
+            out[key] = _clean(value, defs, seen)
+        elif key in ("anyOf", "oneOf") and isinstance(value, list):
+            _alternatives(out, value, defs, seen)
+        elif key == "enum" and isinstance(value, list):
+            if None in value:
+                out["nullable"] = True
+            # NOTE: Gemini enums are lists of strings whatever the type.
+            out[key] = [v if isinstance(v, str) else json.dumps(v) for v in value if v is not None]
+        else:
+            out[key] = value
+    return out
+
+
+def _alternatives(
+    out: Dict[str, Any], branches: List[Any], defs: Mapping[str, Any], seen: Tuple[str, ...]
+) -> None:
+    """anyOf/oneOf: pydantic's Optional[X] is anyOf [X, null], which Gemini spells
+    X with nullable; several real alternatives stay an anyOf."""
+    real = [b for b in branches if isinstance(b, Mapping) and b.get("type") != "null"]
+    if len(real) < len(branches):
+        out["nullable"] = True
+    if len(real) == 1:
+        for key, value in _clean(real[0], defs, seen).items():
+            out.setdefault(key, value)
+    elif real:
+        out["anyOf"] = [_clean(b, defs, seen) for b in real]
+
+
+def _declaration(tool: Tool) -> Dict[str, Any]:
+    declaration: Dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        declaration["description"] = tool.description
+    parameters = gemini_schema(tool.parameters)
+    # NOTE: Gemini rejects an OBJECT with no properties; a tool without arguments omits them.
+    if parameters.get("properties"):
+        declaration["parameters"] = parameters
+    return declaration
+
+
+def _tool_config(choice: Optional[str]) -> Optional[Dict[str, Any]]:
+    if choice is None:
+        return None
+    if choice in _TOOL_MODES:
+        return {"functionCallingConfig": {"mode": _TOOL_MODES[choice]}}
+    return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [choice]}}
+
+
+def _thinking_config(thinking: Any, model: str) -> Optional[Dict[str, Any]]:
+    if thinking is None:
+        return None
+    if thinking is True:
+        return {"includeThoughts": True}
+    if thinking is False or thinking == 0:
+        return {"thinkingBudget": 0}
+    if isinstance(thinking, int):
+        return {"includeThoughts": True, "thinkingBudget": thinking}
+    if _BUDGET_MODELS.search(model):
+        return {"includeThoughts": True, "thinkingBudget": _EFFORT_BUDGETS.get(thinking, 8192)}
+    return {"includeThoughts": True, "thinkingLevel": thinking}
+
+
+def _tool_response(content: str) -> Dict[str, Any]:
+    """functionResponse.response must be an object: a JSON object result goes as is,
+    anything else is wrapped."""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        value = None
+    return value if isinstance(value, dict) else {"result": content}
+
+
+def _contents(messages: List[Message]) -> List[Dict[str, Any]]:
+    contents: List[Dict[str, Any]] = []
+    # A tool message may not name its tool; the assistant message before it does.
+    names: Dict[str, str] = {}
+    for message in messages:
+        if message.role == "system":
+            continue
+        if message.role == "assistant":
+            names.update({call.id: call.name for call in message.tool_calls})
+            parts: List[Dict[str, Any]] = [{"text": message.content}] if message.content else []
+            for call in message.tool_calls:
+                part: Dict[str, Any] = {"functionCall": {"name": call.name, "args": call.arguments}}
+                if call.signature:
+                    # NOTE: Gemini 3 refuses a replayed function call without its signature.
+                    part["thoughtSignature"] = call.signature
+                parts.append(part)
+            if parts:
+                # NOTE: an empty text part is a 400; an empty turn (interrupted) is left out.
+                contents.append({"role": "model", "parts": parts})
+        elif message.role == "tool":
+            name = message.name or names.get(message.tool_call_id or "", "")
+            part = {"functionResponse": {"name": name, "response": _tool_response(message.content)}}
+            last = contents[-1] if contents else None
+            if last is not None and all("functionResponse" in p for p in last["parts"]):
+                # NOTE: the answers to parallel calls must share one turn, one part per call.
+                last["parts"].append(part)
+            else:
+                contents.append({"role": "user", "parts": [part]})
+        else:
+            contents.append({"role": "user", "parts": [{"text": message.content}]})
+    return contents
+
+
+def _model_path(model: str) -> str:
+    return model if "/" in model else f"models/{model}"
+
+
+def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
+    body: Dict[str, Any] = {"contents": _contents(request.messages)}
+    system = [{"text": m.content} for m in request.messages if m.role == "system"]
+    if system:
+        body["systemInstruction"] = {"parts": system}
+    if request.tools:
+        body["tools"] = [{"functionDeclarations": [_declaration(t) for t in request.tools]}]
+        tool_config = _tool_config(request.tool_choice)
+        if tool_config is not None:
+            body["toolConfig"] = tool_config
+    generation = drop_none(
+        {
+            "maxOutputTokens": request.max_tokens,
+            "temperature": request.temperature,
+            "thinkingConfig": _thinking_config(request.thinking, request.model),
+        }
+    )
+    if request.response_format is not None:
+        generation["responseMimeType"] = "application/json"
+        generation["responseSchema"] = gemini_schema(request.response_format.json_schema)
+    if generation:
+        body["generationConfig"] = generation
+    body = merge_extra(body, request.extra_body)
+    # NOTE: without alt=sse the stream is one JSON array, not Server-Sent Events.
+    method = "streamGenerateContent?alt=sse" if request.stream else "generateContent"
+    url = join_url(endpoint.base_url, f"{_model_path(request.model)}:{method}")
+    # NOTE: the key goes in a header, never in ?key=, which would leak into logs and errors.
+    headers = auth_headers(
+        endpoint,
+        "x-goog-api-key",
+        "",
+        accept="text/event-stream" if request.stream else "application/json",
+    )
+    return HttpRequest("POST", url, headers, body)
+
+
+def _usage(metadata: Any) -> Optional[Usage]:
+    return usage_from(
+        metadata,
+        input="promptTokenCount",
+        output="candidatesTokenCount",
+        total="totalTokenCount",
+        cached=("cachedContentTokenCount",),
+        reasoning=("thoughtsTokenCount",),
+        extra_input=("toolUsePromptTokenCount",),
+        # NOTE: candidatesTokenCount leaves out thoughts, which are billed as output.
+        extra_output=("thoughtsTokenCount",),
+    )
+
+
+class Decoder:
+    """GenerateContentResponse chunks to events; one instance per response."""
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
+        self._calls = ToolCallAssembler()
+        self._usage: Optional[Usage] = None
+        self._response_id: Optional[str] = None
+        self._model: Optional[str] = None
+        self._done = False
+
+    def feed(self, frame: FrameLike) -> List[Event]:
+        if self._done:
+            return []
+        return self.feed_payload(load_json(frame.data, self._provider))
+
+    def feed_payload(self, payload: Any) -> List[Event]:
+        """Events for one parsed response object, or an array of them."""
+        # NOTE: Gemini can wrap a response, and an error, in a JSON array.
+        chunks = payload if isinstance(payload, list) else [payload]
+        events: List[Event] = []
+        for chunk in chunks:
+            if isinstance(chunk, dict) and not self._done:
+                events.extend(self._chunk(chunk))
+        return events
+
+    def _chunk(self, chunk: Dict[str, Any]) -> List[Event]:
+        if chunk.get("error"):
+            # NOTE: a failure after the 200 arrives as a google.rpc error object in the stream.
+            raise error_from_payload(self._provider, chunk)
+        self._response_id = chunk.get("responseId") or self._response_id
+        self._model = chunk.get("modelVersion") or self._model
+        block = (chunk.get("promptFeedback") or {}).get("blockReason")
+        if block:
+            raise ContentFilterError(
+                f"{self._provider} refused the prompt ({block}); rephrase it or relax "
+                "safetySettings through extra_body",
+                provider=self._provider,
+                body=chunk,
+            )
+        events: List[Event] = []
+        candidate = _first_candidate(chunk)
+        for part in (candidate.get("content") or {}).get("parts") or ():
+            if isinstance(part, dict):
+                events.extend(self._part(part))
+        usage = _usage(chunk.get("usageMetadata"))
+        # NOTE: every chunk repeats the running usage; a new report replaces the old one.
+        if usage is not None and usage != self._usage:
+            self._usage = usage
+            events.append(UsageEvent(usage=usage))
+        reason = candidate.get("finishReason")
+        if reason:
+            events.append(self._end(reason))
+        return events
+
+    def _part(self, part: Dict[str, Any]) -> List[Event]:
+        call = part.get("functionCall")
+        if isinstance(call, dict):
+            # NOTE: only the first of parallel calls carries the thoughtSignature.
+            return self._calls.whole(
+                call.get("id") or None,
+                call.get("name") or "",
+                call.get("args") or {},
+                signature=part.get("thoughtSignature"),
+            )
+        text = part.get("text")
+        if not isinstance(text, str) or not text:
+            return []
+        if part.get("thought") is True:
+            return [ThinkingEvent(text=text)]
+        return [TextEvent(text=text)]
+
+    def _end(self, reason: str) -> DoneEvent:
+        self._done = True
+        normalised = finish_reason(FINISH_REASONS, reason)
+        if normalised == "stop" and self._calls:
+            # NOTE: Gemini says STOP after function calls; there is no tool-use reason.
+            normalised = "tool_calls"
+        return DoneEvent(
+            finish_reason=normalised,
+            usage=self._usage,
+            provider_finish_reason=reason,
+            response_id=self._response_id,
+            model=self._model,
+        )
+
+    def close(self) -> List[Event]:
+        if not self._done:
+            raise truncated(self._provider, "a candidate with a finishReason")
+        return []
+
+
+def _first_candidate(chunk: Dict[str, Any]) -> Dict[str, Any]:
+    for candidate in chunk.get("candidates") or ():
+        if isinstance(candidate, dict) and candidate.get("index", 0) == 0:
+            return candidate
+    return {}
+
+
+def new_decoder(provider: str) -> Decoder:
+    return Decoder(provider)
+
+
+def decode_body(body: Any, provider: str) -> List[Event]:
+    """Events for a complete generateContent response (or a streamed JSON array)."""
+    if not isinstance(body, (dict, list)):
+        raise truncated(provider, "a JSON object")
+    decoder = Decoder(provider)
+    return decoder.feed_payload(body) + decoder.close()
