@@ -29,16 +29,13 @@ from .providers import Preset, get_preset, resolve_base_url, resolve_key, wire_f
 from .transport import Transport
 from .types import ChatRequest, ChatResponse, Message, ResponseFormat, Tool, Usage
 from .wire.common import Endpoint
+from .wire.openai_responses import is_responses_only_model
 from .worker import Stream, Target, start_stream
 
 Prompt = Union[str, Message, Sequence[Union[Message, Mapping[str, Any]]]]
 ToolSpec = Union[Tool, Type[BaseModel], Callable[..., Any], Mapping[str, Any]]
 FormatSpec = Union[Type[BaseModel], Mapping[str, Any], ResponseFormat]
 
-RESPONSES_ONLY_MODEL_PREFIXES = ("gpt-5-codex", "gpt-5.1-codex", "codex-", "o1-pro", "o3-pro",
-                                 "gpt-5-pro", "gpt-5.1-pro", "o3-deep-research",
-                                 "o4-mini-deep-research")
-"""OpenAI models served only by the Responses API, so `openai` switches wire by itself."""
 
 
 def split_provider(spec: str, model: Optional[str]) -> Tuple[str, Optional[str]]:
@@ -161,7 +158,7 @@ class Client:
                 f"provider {name!r} has no default model: pass model=... or '{name}:MODEL'",
                 provider=name,
             )
-        if name == "openai" and self.model.startswith(RESPONSES_ONLY_MODEL_PREFIXES):
+        if name == "openai" and is_responses_only_model(self.model):
             # NOTE: the codex and pro families answer only on the Responses API.
             self.wire_id = "openai-responses"
         self.retry = retry or RetryPolicy()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from typing import TYPE_CHECKING, Any, List, Optional, Pattern, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Pattern, Tuple, Union
 from urllib.parse import urlsplit
 
 from .render import DEFAULT_MODEL, model_of, render, wants_stream
@@ -19,6 +19,7 @@ from .script import WIRES, make_script
 
 if TYPE_CHECKING:
     import responses
+    from requests import PreparedRequest
 
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -73,18 +74,18 @@ def add_stream(
     url = endpoint_url(wire, base_url, model)
     counter = itertools.count(1)
 
-    def callback(request: Any) -> Tuple[int, List[Tuple[str, str]], bytes]:
+    def callback(request: PreparedRequest) -> Tuple[int, Dict[str, str], bytes]:
         raw = request.body or b""
+        path = urlsplit(request.url or "").path
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        path = urlsplit(request.url).path
         rendered = render(
             parsed_script, wire, body, stream=wants_stream(wire, body, path),
             model=model_of(wire, body, path), seq=next(counter),
         )
-        return rendered.status, list(rendered.headers), rendered.body
+        return rendered.status, dict(rendered.headers), rendered.body
 
     result: responses.BaseResponse = rsps.add_callback(
         "POST", url, callback=callback, content_type=None

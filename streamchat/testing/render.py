@@ -283,14 +283,16 @@ def render_error(
         }}
         # NOTE: OpenAI pretty-prints error bodies with four-space indents.
         body = (json.dumps(payload, indent=4, ensure_ascii=False) + "\n").encode()
-        base = [("Content-Type", "application/json; charset=utf-8"), ("x-request-id", f"req_{token}")]
+        base = [("Content-Type", "application/json; charset=utf-8"),
+                ("x-request-id", f"req_{token}")]
     elif wire == "anthropic":
         payload = {"type": "error", "error": {"type": info.anthropic_type, "message": info.message},
                    "request_id": f"req_{token[:24]}"}
         body = _compact(payload).encode()
         base = [("Content-Type", "application/json"), ("request-id", f"req_{token[:24]}")]
     elif wire == "gemini":
-        error: Dict[str, Any] = {"code": status, "message": info.message, "status": info.google_status}
+        error: Dict[str, Any] = {"code": status, "message": info.message,
+                                 "status": info.google_status}
         if retry_after is not None and status == 429:
             # NOTE: Gemini says how long to wait in the body, as a google.rpc.RetryInfo.
             error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
@@ -400,7 +402,9 @@ def _add_retry_after(headers: List[Tuple[str, str]], retry_after: Any) -> None:
         headers.append(("Retry-After", _number(retry_after)))
 
 
-def _merged(base: Sequence[Tuple[str, str]], extra: Sequence[Tuple[str, str]]) -> Tuple[Tuple[str, str], ...]:
+def _merged(
+    base: Sequence[Tuple[str, str]], extra: Sequence[Tuple[str, str]]
+) -> Tuple[Tuple[str, str], ...]:
     names = {name.lower() for name, _ in extra}
     return tuple([(n, v) for n, v in base if n.lower() not in names] + list(extra))
 
@@ -616,7 +620,7 @@ def _responses_stream(plan: _Plan) -> Tuple[List[bytes], int]:
             event("response.output_item.added",
                   f'"output_index":{index},"item":{_compact(dict(item, summary=[]))}')
             text = item["summary"][0]["text"]
-            part = {"type": "summary_text", "text": ""}
+            part: Dict[str, Any] = {"type": "summary_text", "text": ""}
             event("response.reasoning_summary_part.added",
                   f'{ids},"summary_index":0,"part":{_compact(part)}')
             deltas("response.reasoning_summary_text.delta", f'{ids},"summary_index":0',
@@ -699,7 +703,7 @@ def _anthropic_stream(plan: _Plan) -> Tuple[List[bytes], int]:
               f'{{"type":"content_block_delta","index":{index},'
               f'"delta":{{"type":"{kind}","{field}":{_q(piece)}}}}}')
 
-    message = {
+    message: Dict[str, Any] = {
         "model": plan.model, "id": f"msg_{plan.token[:24]}", "type": "message",
         "role": "assistant", "content": [], "stop_reason": None, "stop_sequence": None,
         "usage": dict(_anthropic_usage(plan.usage, 1), service_tier="standard"),
@@ -722,7 +726,7 @@ def _anthropic_stream(plan: _Plan) -> Tuple[List[bytes], int]:
     for call in plan.calls:
         block_start(index, {"type": "tool_use", "id": call.id, "name": call.name, "input": {}})
         # NOTE: a tool_use block's first input_json_delta is empty.
-        for piece in [""] + plan.argument_pieces(call.arguments.arguments_json((", ", ": "))):
+        for piece in ["", *plan.argument_pieces(call.arguments.arguments_json((", ", ": ")))]:
             delta(index, "input_json_delta", "partial_json", piece)
         event("content_block_stop", f'{{"type":"content_block_stop","index":{index}}}')
         index += 1
@@ -1002,7 +1006,7 @@ def _error_frames(wire: str, script: Script, plan: _Plan, seq: int) -> List[byte
 
 
 _MALFORMED: Dict[str, bytes] = {
-    "openai": b'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","choices":[{"ind\n\n',
+    "openai": b'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","choi\n\n',
     "openai-responses":
         b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","del\n\n',
     "anthropic":

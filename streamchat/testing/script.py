@@ -168,7 +168,9 @@ def make_script(
     if keepalive is not None and keepalive <= 0:
         raise ValueError(f"keepalive must be a positive number of seconds, not {keepalive}")
     if isinstance(error_event, str) and error_event not in ERROR_KINDS:
-        raise ValueError(f"error_event must be True, a dict or one of {ERROR_KINDS}, not {error_event!r}")
+        raise ValueError(
+            f"error_event must be True, a dict or one of {ERROR_KINDS}, not {error_event!r}"
+        )
     if reset is not None and reset not in RESETS:
         raise ValueError(f"reset must be one of {RESETS}, not {reset!r}")
     if framing not in FRAMINGS:

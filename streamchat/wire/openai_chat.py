@@ -28,6 +28,7 @@ from .common import (
     finish_reason,
     join_url,
     load_json,
+    merge_extra,
     truncated,
     usage_from,
 )
@@ -51,7 +52,8 @@ FINISH_REASONS: Mapping[str, FinishReason] = {
 _EFFORT_FOR_BUDGET = ((1024, "low"), (8192, "medium"))
 
 
-def _effort(thinking: Any) -> Optional[str]:
+def effort_for(thinking: Any) -> Optional[str]:
+    """The reasoning effort word for any form of ChatRequest.thinking."""
     if thinking is None or thinking is False:
         return None
     if thinking is True:
@@ -116,9 +118,8 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     if request.max_tokens is not None:
         body[options.get("max_tokens_field", "max_completion_tokens")] = request.max_tokens
     body["temperature"] = request.temperature
-    body["reasoning_effort"] = _effort(request.thinking)
-    body = drop_none(body)
-    body.update(request.extra_body)
+    body["reasoning_effort"] = effort_for(request.thinking)
+    body = merge_extra(drop_none(body), request.extra_body)
     return HttpRequest(
         "POST", join_url(endpoint.base_url, "chat/completions"), auth_headers(endpoint), body
     )

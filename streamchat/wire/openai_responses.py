@@ -40,7 +40,7 @@ from .common import (
     usage_from,
 )
 from .errors import error_from_payload, parse_error_body
-from .openai_chat import _effort
+from .openai_chat import effort_for
 from .toolcalls import ToolCallAssembler
 
 FRAMING = "sse"
@@ -162,7 +162,7 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
         }
     body["max_output_tokens"] = request.max_tokens
     body["temperature"] = request.temperature
-    effort = _effort(request.thinking)
+    effort = effort_for(request.thinking)
     if effort is not None:
         # NOTE: reasoning text is only streamed as a summary, and only when one is asked for.
         body["reasoning"] = {"effort": effort, "summary": "auto"}
