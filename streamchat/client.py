@@ -5,9 +5,9 @@ a Stream. A Client may be shared by many threads; each stream has its own worker
 from __future__ import annotations
 
 import json
-import threading
 from typing import (
     IO,
+    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
@@ -31,6 +31,9 @@ from .types import ChatRequest, ChatResponse, Message, ResponseFormat, Tool, Usa
 from .wire.common import Endpoint
 from .wire.openai_responses import is_responses_only_model
 from .worker import Stream, Target, start_stream
+
+if TYPE_CHECKING:
+    import threading
 
 Prompt = Union[str, Message, Sequence[Union[Message, Mapping[str, Any]]]]
 ToolSpec = Union[Tool, Type[BaseModel], Callable[..., Any], Mapping[str, Any]]

@@ -4,8 +4,7 @@ live stream uses, so a recording reproduces the events a live call gave."""
 from __future__ import annotations
 
 import os
-import threading
-from typing import Any, Iterable, Iterator, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Union
 
 from .errors import ConfigurationError
 from .options import RetryPolicy
@@ -13,6 +12,9 @@ from .providers import wire_format
 from .types import ChatRequest, HttpRequest, Message
 from .wire.common import Endpoint
 from .worker import Stream, Target, start_stream
+
+if TYPE_CHECKING:
+    import threading
 
 Source = Union[bytes, bytearray, str, "os.PathLike[str]", Iterable[bytes]]
 

@@ -8,8 +8,8 @@ import responses
 import streamchat
 from streamchat.providers import presets
 
-KEY_VARS = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "XAI_API_KEY",
-            "GROQ_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY", "OPENCODE_API_KEY",
+KEY_VARS = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
+            "XAI_API_KEY", "GROQ_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY", "OPENCODE_API_KEY",
             "VLLM_API_KEY", "OPENAI_COMPATIBLE_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST",
             "ANTHROPIC_BASE_URL"]
 SSE_OK = (b'data: {"id":"x","choices":[{"index":0,"delta":{"content":"ok"}}]}\n\n'
@@ -55,14 +55,16 @@ def test_openai_compatible_needs_a_base_url():
 
 
 def test_codex_models_switch_to_the_responses_api_by_themselves():
-    assert streamchat.Client("openai", model="gpt-5-codex", api_key="k").wire_id == "openai-responses"
+    codex = streamchat.Client("openai", model="gpt-5-codex", api_key="k")
+    assert codex.wire_id == "openai-responses"
     assert streamchat.Client("openai", model="gpt-4.1", api_key="k").wire_id == "openai"
 
 
 PRESET_CASES = [
     ("openai", "https://api.openai.com/v1/chat/completions", "Authorization", f"Bearer {SECRET}"),
     ("xai", "https://api.x.ai/v1/chat/completions", "Authorization", f"Bearer {SECRET}"),
-    ("groq", "https://api.groq.com/openai/v1/chat/completions", "Authorization", f"Bearer {SECRET}"),
+    ("groq", "https://api.groq.com/openai/v1/chat/completions", "Authorization",
+     f"Bearer {SECRET}"),
     ("openrouter", "https://openrouter.ai/api/v1/chat/completions", "Authorization",
      f"Bearer {SECRET}"),
     ("deepseek", "https://api.deepseek.com/v1/chat/completions", "Authorization",

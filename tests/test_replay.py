@@ -1,9 +1,9 @@
 """replay(): a recording goes through the same framing, decoder, worker and queue."""
 
 import pytest
+from helpers import CHUNK_SIZES, FIXTURES, fixture, split
 
 import streamchat
-from helpers import CHUNK_SIZES, FIXTURES, fixture, split
 
 
 @pytest.mark.parametrize("size", CHUNK_SIZES)
