@@ -9,7 +9,8 @@ import streamchat
 from streamchat.providers import presets
 
 KEY_VARS = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY",
-            "XAI_API_KEY", "GROQ_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY", "OPENCODE_API_KEY",
+            "XAI_API_KEY", "GROQ_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY",
+            "OPENCODE_API_KEY",
             "VLLM_API_KEY", "OPENAI_COMPATIBLE_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST",
             "ANTHROPIC_BASE_URL"]
 SSE_OK = (b'data: {"id":"x","choices":[{"index":0,"delta":{"content":"ok"}}]}\n\n'
