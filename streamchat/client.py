@@ -145,6 +145,7 @@ class Client:
         thinking: Union[bool, int, str, None] = None,
         prices: Optional[Any] = None,
         max_frame_bytes: Optional[int] = None,
+        _defer_configuration_errors: bool = False,
     ) -> None:
         name, model = split_provider(provider, model)
         self._fallback_specs = list(fallbacks)
@@ -186,12 +187,14 @@ class Client:
                 options=self.preset.options,
             )
         except ConfigurationError as exc:
-            if not self._fallback_specs:
+            if not (self._fallback_specs or _defer_configuration_errors):
                 raise
             # With fallbacks, a provider without a key is skipped at stream time, visibly.
             self._config_error = exc
+        # A fallback named by a string may lack its key: the chain then skips it, visibly.
         self._fallbacks = [
-            f if isinstance(f, Client) else Client(f, retry=retry, timeouts=timeouts)
+            f if isinstance(f, Client)
+            else Client(f, retry=retry, timeouts=timeouts, _defer_configuration_errors=True)
             for f in self._fallback_specs
         ]
 

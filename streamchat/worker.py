@@ -548,6 +548,13 @@ class Stream:
         """Only the visible text deltas."""
         return (event.text for event in self if event.type == "text")
 
+    def to_sse(self) -> Iterator[bytes]:
+        """The events as `text/event-stream` bytes for a Flask or Django streaming
+        response; closing the body early interrupts the stream (see streamchat.web)."""
+        from .web import sse_body
+
+        return sse_body(self)
+
     # -- stopping -------------------------------------------------------------------
 
     def interrupt(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import pathlib
 import re
 import time
 from typing import Any, Dict, List, Optional
@@ -38,7 +39,6 @@ from streamchat.errors import (
 )
 from streamchat.framing import frames_for
 from streamchat.testing import WIRES, add_stream, default_reply, endpoint_url, make_script
-from streamchat.testing import render as render_module
 from streamchat.testing.render import (
     keepalive_frame,
     model_of,
@@ -400,11 +400,13 @@ def test_in_stream_error_comes_after_the_content(wire: str, kind: str) -> None:
 def test_error_event_may_be_a_raw_payload(wire: str) -> None:
     payload = {"error": {"message": "custom failure", "type": "server_error", "code": 500}}
 
-    body = render(make_script(text="x", error_event=payload), wire, request_for(wire)).body
+    rendered = render(make_script(text="x", error_event=payload), wire, request_for(wire))
 
-    assert json.dumps(payload, separators=(",", ":")).encode() in body.replace(b": ", b":")
-    with pytest.raises(StreamChatError):
-        decoded(wire, body)
+    error_frame = rendered.frames[-2 if wire == "openai-responses" else -1].decode()
+    data = error_frame.split("data: ", 1)[-1]
+    assert json.loads(data) == payload
+    with pytest.raises(StreamChatError, match="custom failure"):
+        decoded(wire, rendered.body)
 
 
 @pytest.mark.parametrize("wire", WIRES)
@@ -433,7 +435,9 @@ def test_malformed_frame_is_a_protocol_error(wire: str) -> None:
 # --- helpers ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["", "one", "  lead and trail  ", "a\nb\n\nc d e f g h", "é ü 中文"])
+@pytest.mark.parametrize(
+    "text", ["", "one", "  lead and trail  ", "a\nb\n\nc d e f g h", "é ü 中文"]
+)
 @pytest.mark.parametrize("size", [None, 1, 3])
 def test_split_text_loses_nothing(text: str, size: Optional[int]) -> None:
     pieces = split_text(text, size)
@@ -512,7 +516,9 @@ def test_a_fifty_thousand_event_body_renders_fast(wire: str) -> None:
 
 
 def test_renderer_stays_pure() -> None:
-    source = open(render_module.__file__, encoding="utf-8").read()
+    path = importlib.import_module("streamchat.testing.render").__file__
+    assert path is not None
+    source = pathlib.Path(path).read_text(encoding="utf-8")
 
     for name in ("socket", "threading", "time", "requests", "random"):
         assert not re.search(rf"^(import|from) {name}\b", source, re.M), name
@@ -544,15 +550,19 @@ def test_add_stream_serves_the_rendered_stream_to_requests(wire: str) -> None:
 def test_add_stream_answers_in_order_and_renders_errors() -> None:
     with responses.RequestsMock() as rsps:
         add_stream(rsps, "anthropic", status=529)
-        add_stream(rsps, "anthropic", base_url="https://proxy.example/v1", text="never")
+        add_stream(rsps, "anthropic", base_url="https://proxy.example/v1", text="proxied")
         add_stream(rsps, "anthropic", text="second")
         url = "https://api.anthropic.com/v1/messages"
         first = requests.post(url, json=request_for("anthropic"))
         second = requests.post(url, json=request_for("anthropic"))
+        third = requests.post(url, json=request_for("anthropic"))
+        proxied = requests.post("https://proxy.example/v1/messages", json=request_for("anthropic"))
 
     assert first.status_code == 529
     assert first.json()["error"]["type"] == "overloaded_error"
     assert fold(decoded("anthropic", second.content)).text == "second"
+    assert fold(decoded("anthropic", third.content)).text == "second"
+    assert fold(decoded("anthropic", proxied.content)).text == "proxied"
 
 
 def test_add_stream_plain_json_when_the_request_does_not_stream() -> None:
@@ -566,6 +576,7 @@ def test_add_stream_plain_json_when_the_request_does_not_stream() -> None:
 
 
 def test_add_stream_refuses_faults_that_need_a_socket() -> None:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        with pytest.raises(ValueError, match="FakeServer"):
-            add_stream(rsps, "openai", stall_after=2)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps, pytest.raises(
+        ValueError, match="FakeServer"
+    ):
+        add_stream(rsps, "openai", stall_after=2)

@@ -1,0 +1,46 @@
+"""A one-file Django project that streams a chat answer as server-sent events.
+
+    pip install streamchat django
+    python examples/django_app.py runserver
+    curl -N 'http://127.0.0.1:8000/chat?q=Hello'
+
+The provider comes from STREAMCHAT_PROVIDER (for example `openai` with OPENAI_API_KEY
+set); without it the built-in fake provider answers, with no key and no network. When the
+browser goes away, Django closes the response, which interrupts the upstream stream.
+"""
+
+import os
+import sys
+
+from django.conf import settings
+
+if not settings.configured:
+    settings.configure(
+        DEBUG=True,
+        SECRET_KEY="streamchat-example-only",
+        ROOT_URLCONF=__name__,
+        ALLOWED_HOSTS=["127.0.0.1", "localhost"],
+    )
+
+from django.http import HttpRequest, StreamingHttpResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+
+import streamchat  # noqa: E402
+from streamchat.web import SSE_HEADERS  # noqa: E402
+
+client = streamchat.Client(os.environ.get("STREAMCHAT_PROVIDER", "fake"))
+
+
+def chat(request: HttpRequest) -> StreamingHttpResponse:
+    stream = client.stream(request.GET.get("q", "Hello"))
+    return StreamingHttpResponse(
+        stream.to_sse(), content_type="text/event-stream", headers=SSE_HEADERS
+    )
+
+
+urlpatterns = [path("chat", chat)]
+
+if __name__ == "__main__":
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
