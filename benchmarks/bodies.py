@@ -12,7 +12,7 @@ and Ollama's NDJSON lines.
 from __future__ import annotations
 
 import json
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, NamedTuple
 
 WIRES = ("openai", "openai-responses", "anthropic", "gemini", "ollama")
 
@@ -58,12 +58,11 @@ def _chat_chunk(delta_obj: Dict[str, object], finish: object = None, i: int = 0)
     }
 
 
-def openai_chat_text(text: str, i: int = 0) -> bytes:
-    """One content chunk as an SSE event."""
+def _openai_text(i: int, text: str) -> bytes:
     return _sse(_chat_chunk({"content": text}, i=i))
 
 
-def openai_chat_end(n: int) -> List[bytes]:
+def _openai_tail(n: int) -> List[bytes]:
     usage = {
         "id": _CHAT_ID, "object": "chat.completion.chunk", "created": 1756300000,
         "model": "gpt-4.1-mini-2025-04-14", "service_tier": "default",
@@ -81,10 +80,8 @@ def openai_chat_end(n: int) -> List[bytes]:
     return [_sse(_chat_chunk({}, "stop")), _sse(usage), b"data: [DONE]\n\n"]
 
 
-def _openai(n: int) -> List[bytes]:
-    frames = [_sse(_chat_chunk({"role": "assistant", "content": "", "refusal": None}))]
-    frames += [openai_chat_text(delta(i), i) for i in range(n)]
-    return frames + openai_chat_end(n)
+def _openai_head(n: int) -> List[bytes]:
+    return [_sse(_chat_chunk({"role": "assistant", "content": "", "refusal": None}))]
 
 
 # -- OpenAI Responses --------------------------------------------------------------------
@@ -105,8 +102,36 @@ def _response(status: str, output: List[object], usage: object) -> Dict[str, obj
     }
 
 
-def _responses(n: int) -> List[bytes]:
-    seq = iter(range(n + 16))
+def _responses_event(kind: str, seq: int, **fields: object) -> bytes:
+    return _sse({"type": kind, **fields, "sequence_number": seq}, kind)
+
+
+def _responses_head(n: int) -> List[bytes]:
+    return [
+        _responses_event("response.created", 0, response=_response("in_progress", [], None)),
+        _responses_event("response.in_progress", 1, response=_response("in_progress", [], None)),
+        _responses_event(
+            "response.output_item.added", 2, output_index=0,
+            item={"id": _MSG_ID, "type": "message", "status": "in_progress", "content": [],
+                  "role": "assistant"},
+        ),
+        _responses_event(
+            "response.content_part.added", 3, item_id=_MSG_ID, output_index=0,
+            content_index=0,
+            part={"type": "output_text", "annotations": [], "logprobs": [], "text": ""},
+        ),
+    ]
+
+
+def _responses_text(i: int, text: str) -> bytes:
+    return _responses_event(
+        "response.output_text.delta", 4 + i, item_id=_MSG_ID, output_index=0,
+        content_index=0, delta=text, logprobs=[], obfuscation="Qx2bzk"[: 1 + i % 6],
+    )
+
+
+def _responses_tail(n: int) -> List[bytes]:
+    # NOTE: the closing events repeat the whole text four times, as the real API does.
     text = "".join(delta(i) for i in range(n))
     part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
     item = {"id": _MSG_ID, "type": "message", "status": "completed", "content": [part],
@@ -114,38 +139,22 @@ def _responses(n: int) -> List[bytes]:
     usage = {"input_tokens": 37, "input_tokens_details": {"cached_tokens": 0},
              "output_tokens": n, "output_tokens_details": {"reasoning_tokens": 0},
              "total_tokens": 37 + n}
-
-    def ev(kind: str, **fields: object) -> bytes:
-        return _sse({"type": kind, **fields, "sequence_number": next(seq)}, kind)
-
-    frames = [
-        ev("response.created", response=_response("in_progress", [], None)),
-        ev("response.in_progress", response=_response("in_progress", [], None)),
-        ev("response.output_item.added", output_index=0,
-           item={"id": _MSG_ID, "type": "message", "status": "in_progress", "content": [],
-                 "role": "assistant"}),
-        ev("response.content_part.added", item_id=_MSG_ID, output_index=0, content_index=0,
-           part={"type": "output_text", "annotations": [], "logprobs": [], "text": ""}),
+    seq = 4 + n
+    return [
+        _responses_event("response.output_text.done", seq, item_id=_MSG_ID, output_index=0,
+                         content_index=0, text=text, logprobs=[]),
+        _responses_event("response.content_part.done", seq + 1, item_id=_MSG_ID,
+                         output_index=0, content_index=0, part=part),
+        _responses_event("response.output_item.done", seq + 2, output_index=0, item=item),
+        _responses_event("response.completed", seq + 3,
+                         response=_response("completed", [item], usage)),
     ]
-    for i in range(n):
-        frames.append(ev("response.output_text.delta", item_id=_MSG_ID, output_index=0,
-                         content_index=0, delta=delta(i), logprobs=[],
-                         obfuscation="Qx2bzk"[: 1 + i % 6]))
-    frames += [
-        ev("response.output_text.done", item_id=_MSG_ID, output_index=0, content_index=0,
-           text=text, logprobs=[]),
-        ev("response.content_part.done", item_id=_MSG_ID, output_index=0, content_index=0,
-           part=part),
-        ev("response.output_item.done", output_index=0, item=item),
-        ev("response.completed", response=_response("completed", [item], usage)),
-    ]
-    return frames
 
 
 # -- Anthropic ---------------------------------------------------------------------------
 
 
-def _anthropic(n: int) -> List[bytes]:
+def _anthropic_head(n: int) -> List[bytes]:
     start = {
         "type": "message_start",
         "message": {
@@ -157,23 +166,27 @@ def _anthropic(n: int) -> List[bytes]:
                       "service_tier": "standard"},
         },
     }
-    frames = [
+    return [
         _sse(start, "message_start"),
         _sse({"type": "content_block_start", "index": 0,
               "content_block": {"type": "text", "text": ""}}, "content_block_start"),
         _sse({"type": "ping"}, "ping"),
     ]
-    for i in range(n):
-        frames.append(_sse({"type": "content_block_delta", "index": 0,
-                            "delta": {"type": "text_delta", "text": delta(i)}},
-                           "content_block_delta"))
-    frames += [
+
+
+def _anthropic_text(i: int, text: str) -> bytes:
+    return _sse({"type": "content_block_delta", "index": 0,
+                 "delta": {"type": "text_delta", "text": text}}, "content_block_delta")
+
+
+def _anthropic_tail(n: int) -> List[bytes]:
+    return [
         _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
-        _sse({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+        _sse({"type": "message_delta",
+              "delta": {"stop_reason": "end_turn", "stop_sequence": None},
               "usage": {"output_tokens": n}}, "message_delta"),
         _sse({"type": "message_stop"}, "message_stop"),
     ]
-    return frames
 
 
 # -- Gemini ------------------------------------------------------------------------------
@@ -190,55 +203,70 @@ def _gemini_chunk(text: str, finish: bool = False, n: int = 0) -> bytes:
     candidate["index"] = 0
     chunk = {"candidates": [candidate], "usageMetadata": usage,
              "modelVersion": "gemini-2.5-flash", "responseId": "nY3YaOPQBr2uz7IPmJn7kAQ"}
-    # NOTE: Google's server frames its events with CRLF and ": " after keys.
+    # NOTE: Google's server frames its events with CRLF and puts ": " after keys.
     data = json.dumps(chunk, separators=(",", ": "), ensure_ascii=False)
     return f"data: {data}\r\n\r\n".encode()
 
 
-def _gemini(n: int) -> List[bytes]:
-    frames = [_gemini_chunk(delta(i)) for i in range(n)]
-    return frames + [_gemini_chunk("", finish=True, n=n)]
+def _gemini_head(n: int) -> List[bytes]:
+    return []
+
+
+def _gemini_text(i: int, text: str) -> bytes:
+    return _gemini_chunk(text)
+
+
+def _gemini_tail(n: int) -> List[bytes]:
+    return [_gemini_chunk("", finish=True, n=n)]
 
 
 # -- Ollama ------------------------------------------------------------------------------
 
 
-def _ollama(n: int) -> List[bytes]:
-    frames = []
-    for i in range(n):
-        line = {"model": "llama3.2", "created_at": f"2025-08-04T08:52:19.{i % 1000000:06d}455Z",
-                "message": {"role": "assistant", "content": delta(i)}, "done": False}
-        frames.append((_dumps(line) + "\n").encode())
+def _ollama_head(n: int) -> List[bytes]:
+    return []
+
+
+def _ollama_text(i: int, text: str) -> bytes:
+    line = {"model": "llama3.2", "created_at": f"2025-08-04T08:52:19.{i % 1000000:06d}455Z",
+            "message": {"role": "assistant", "content": text}, "done": False}
+    return (_dumps(line) + "\n").encode()
+
+
+def _ollama_tail(n: int) -> List[bytes]:
     end = {"model": "llama3.2", "created_at": "2025-08-04T08:52:45.499127Z",
            "message": {"role": "assistant", "content": ""}, "done_reason": "stop", "done": True,
            "total_duration": 4883583458, "load_duration": 1334875, "prompt_eval_count": 26,
            "prompt_eval_duration": 342546000, "eval_count": n, "eval_duration": 4535599000}
-    frames.append((_dumps(end) + "\n").encode())
-    return frames
+    return [(_dumps(end) + "\n").encode()]
 
 
-_RENDERERS: Dict[str, Callable[[int], List[bytes]]] = {
-    "openai": _openai,
-    "openai-responses": _responses,
-    "anthropic": _anthropic,
-    "gemini": _gemini,
-    "ollama": _ollama,
+class Renderer(NamedTuple):
+    head: Callable[[int], List[bytes]]
+    text: Callable[[int, str], bytes]
+    tail: Callable[[int], List[bytes]]
+    content_type: str = "text/event-stream"
+
+
+RENDERERS: Dict[str, Renderer] = {
+    "openai": Renderer(_openai_head, _openai_text, _openai_tail),
+    "openai-responses": Renderer(_responses_head, _responses_text, _responses_tail),
+    "anthropic": Renderer(_anthropic_head, _anthropic_text, _anthropic_tail),
+    "gemini": Renderer(_gemini_head, _gemini_text, _gemini_tail),
+    "ollama": Renderer(_ollama_head, _ollama_text, _ollama_tail, "application/x-ndjson"),
 }
-
-CONTENT_TYPES = {wire: "text/event-stream" for wire in WIRES}
-CONTENT_TYPES["ollama"] = "application/x-ndjson"
 
 
 def frames(wire: str, n: int) -> List[bytes]:
     """The body as the server would flush it: one piece per event."""
-    return _RENDERERS[wire](n)
+    r = RENDERERS[wire]
+    return r.head(n) + [r.text(i, delta(i)) for i in range(n)] + r.tail(n)
 
 
 def typical_chunk(wire: str) -> str:
     """The JSON text of one text-delta event: the unit `json.loads` is timed on."""
-    frame = frames(wire, 12)[-8 if wire != "ollama" else 6].decode()
+    frame = RENDERERS[wire].text(7, delta(7)).decode()
     for line in frame.splitlines():
         if line.startswith("data:"):
             return line[5:].strip()
     return frame.strip()
-

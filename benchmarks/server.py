@@ -9,7 +9,7 @@ what to answer, the rest of it (the provider's own route) is ignored:
     /bulk/<wire>/<n>/<framing>/...       the whole body at once
     /pace/<wire>/<n>/<framing>/<ms>/...  one event every <ms> ms; the text of each event
                                          is the server's time.monotonic() when it was sent
-    /silent/<wire>/<n>/<framing>/<token>/...  one event, then silence until the client
+    /silent/<wire>/<n>/chunked/<token>/...  one event, then silence until the client
                                          hangs up; the time it did is kept under <token>
     GET /closed/<token>                  that time as JSON (waits up to 3 s for it)
 
@@ -41,7 +41,7 @@ _closed_cond = threading.Condition()
 
 
 def _head(wire: str, framing: str, length: Optional[int] = None) -> bytes:
-    lines = ["HTTP/1.1 200 OK", f"Content-Type: {bodies.CONTENT_TYPES.get(wire, 'text/plain')}",
+    lines = ["HTTP/1.1 200 OK", f"Content-Type: {bodies.RENDERERS[wire].content_type}",
              "Cache-Control: no-cache"]
     if framing == "chunked":
         lines.append("Transfer-Encoding: chunked")
@@ -90,29 +90,30 @@ def _read_request(reader) -> Optional[Tuple[str, str]]:  # type: ignore[no-untyp
     return method, path
 
 
-def _pace(sock: socket.socket, n: int, framing: str, interval: float) -> None:
-    """OpenAI chunks whose text is the moment each was handed to the kernel."""
+def _pace(sock: socket.socket, wire: str, n: int, framing: str, interval: float) -> None:
+    """Events whose text is the moment each was handed to the kernel."""
+    render = bodies.RENDERERS[wire]
     stamp = "%018.6f" % 0.0
-    template = bodies.openai_chat_text("@" + stamp)
-    tail = bodies.openai_chat_end(n)
-    length = n * len(template) + sum(len(p) for p in tail)
-    sock.sendall(_head("openai", framing, length))
+    head, tail = render.head(n), render.tail(n)
+    template = render.text(0, "@" + stamp)
+    length = sum(map(len, head)) + n * len(template) + sum(map(len, tail))
+    wrap = _chunk if framing == "chunked" else bytes
+    sock.sendall(_head(wire, framing, length) + b"".join(wrap(p) for p in head))
     start = time.monotonic()
     for i in range(n):
         wait = start + i * interval - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         now = time.monotonic()
-        piece = template.replace(stamp.encode(), b"%018.6f" % now)
-        sock.sendall(_chunk(piece) if framing == "chunked" else piece)
-    end = b"".join(_chunk(p) for p in tail) + b"0\r\n\r\n" if framing == "chunked" else b"".join(tail)
-    sock.sendall(end)
+        sock.sendall(wrap(template.replace(stamp.encode(), b"%018.6f" % now)))
+    end = b"".join(wrap(p) for p in tail)
+    sock.sendall(end + b"0\r\n\r\n" if framing == "chunked" else end)
 
 
-def _silent(sock: socket.socket, framing: str, token: str) -> None:
-    sock.sendall(_head("openai", framing, 1 << 30))
-    piece = bodies.openai_chat_text("hello")
-    sock.sendall(_chunk(piece) if framing == "chunked" else piece)
+def _silent(sock: socket.socket, wire: str, token: str) -> None:
+    render = bodies.RENDERERS[wire]
+    pieces = render.head(1) + [render.text(0, "hello")]
+    sock.sendall(_head(wire, "chunked") + b"".join(_chunk(p) for p in pieces))
     sock.settimeout(SILENCE_LIMIT)
     try:
         while sock.recv(65536):
@@ -156,9 +157,9 @@ def _serve(sock: socket.socket) -> None:
                 head, body = rendered(wire, n, framing)
                 sock.sendall(head + body)
             elif kind == "pace":
-                _pace(sock, n, framing, float(parts[5]) / 1000)
+                _pace(sock, wire, n, framing, float(parts[5]) / 1000)
             else:
-                _silent(sock, framing, parts[5])
+                _silent(sock, wire, parts[5])
                 return
             if framing == "close":
                 return

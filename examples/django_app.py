@@ -2,6 +2,7 @@
 
     pip install streamchat django
     python examples/django_app.py runserver
+    cd examples && gunicorn django_app:application      # or any WSGI server
     curl -N 'http://127.0.0.1:8000/chat?q=Hello'
 
 The provider comes from STREAMCHAT_PROVIDER (for example `openai` with OPENAI_API_KEY
@@ -22,11 +23,12 @@ if not settings.configured:
         ALLOWED_HOSTS=["127.0.0.1", "localhost"],
     )
 
-from django.http import HttpRequest, StreamingHttpResponse  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.core.wsgi import get_wsgi_application
+from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import path
 
-import streamchat  # noqa: E402
-from streamchat.web import SSE_HEADERS  # noqa: E402
+import streamchat
+from streamchat.web import SSE_HEADERS
 
 client = streamchat.Client(os.environ.get("STREAMCHAT_PROVIDER", "fake"))
 
@@ -39,6 +41,7 @@ def chat(request: HttpRequest) -> StreamingHttpResponse:
 
 
 urlpatterns = [path("chat", chat)]
+application = get_wsgi_application()  # for a WSGI server: gunicorn django_app:application
 
 if __name__ == "__main__":
     from django.core.management import execute_from_command_line

@@ -23,7 +23,9 @@ client = streamchat.Client(os.environ.get("STREAMCHAT_PROVIDER", "fake"))
 PAGE = """<!doctype html>
 <meta charset="utf-8">
 <title>streamchat + Flask</title>
-<form id="ask"><input name="q" value="Write a haiku about rivers" size="50"> <button>Ask</button></form>
+<form id="ask">
+  <input name="q" value="Write a haiku about rivers" size="50"> <button>Ask</button>
+</form>
 <pre id="answer" style="white-space: pre-wrap"></pre>
 <script>
 document.getElementById("ask").onsubmit = (submit) => {

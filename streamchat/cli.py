@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import sys
-from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import IO, Any, Dict, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from . import __version__
@@ -21,7 +21,16 @@ from .client import Client
 from .errors import ConfigurationError, StreamChatError
 from .providers import presets
 from .replay import replay
-from .types import ChatResponse, Event, Message
+from .types import (
+    ChatResponse,
+    Event,
+    FallbackEvent,
+    RetryEvent,
+    StatusEvent,
+    TextEvent,
+    ThinkingEvent,
+    ToolCallEvent,
+)
 from .worker import Stream
 
 EXIT_OK = 0
@@ -156,7 +165,8 @@ class Printer:
         self.err = err
         self.json_lines = json_lines
         self.thinking = thinking
-        self.color = color
+        self.tty = bool(getattr(out, "isatty", lambda: False)())
+        self.color = color and self.tty
         self._in_thinking = False
         self._last = "\n"
 
@@ -165,26 +175,25 @@ class Printer:
             self.out.write(event.model_dump_json() + "\n")
             self.out.flush()
             return
-        kind = event.type
-        if kind == "text":
+        if isinstance(event, TextEvent):
             self._leave_thinking()
             self._write(event.text)
-        elif kind == "thinking" and self.thinking and event.text:
+        elif isinstance(event, ThinkingEvent) and self.thinking and event.text:
             if not self._in_thinking:
                 self._in_thinking = True
                 if self.color:
                     self.out.write(DIM)
             self._write(event.text)
-        elif kind == "tool_call":
+        elif isinstance(event, ToolCallEvent):
             self.note(f"the model asked for the tool {event.name}({event.raw_arguments})")
-        elif kind == "retry":
+        elif isinstance(event, RetryEvent):
             self.note(
                 f"{event.error}; retrying in {event.delay:.1f} s "
                 f"(attempt {event.attempt + 1} of {event.max_attempts})"
             )
-        elif kind == "fallback":
+        elif isinstance(event, FallbackEvent):
             self.note(f"{event.error}; falling back to {event.provider} {event.model}")
-        elif kind == "status":
+        elif isinstance(event, StatusEvent):
             self.note(event.message)
 
     def _write(self, text: str) -> None:
@@ -213,7 +222,8 @@ class Printer:
         self._last = "\n"
 
     def note(self, message: str) -> None:
-        if self._last != "\n" and self.err is self.out:
+        if self._last != "\n" and self.tty:
+            # On a terminal both streams share the screen: start the note on its own line.
             self._write("\n")
         self.err.write(f"streamchat: {message}\n")
         self.err.flush()
@@ -305,9 +315,9 @@ def make_client(args: argparse.Namespace, err: IO[str]) -> Client:
 
 
 def interactive(client: Client, args: argparse.Namespace, printer: Printer) -> int:
-    """A multi-turn chat on the terminal until Ctrl-D."""
-    history: List[Message] = [Message.system(args.system)] if args.system else []
-    options = request_options(args)
+    """A multi-turn chat on the terminal until Ctrl-D; the Chat keeps the history, an
+    interrupted answer included (marked as interrupted)."""
+    chat = client.chat(system=args.system, **request_options(args))
     printer.note(
         f"chatting with {client.provider} {client.model}; "
         "Ctrl-C stops an answer, Ctrl-D quits"
@@ -323,25 +333,13 @@ def interactive(client: Client, args: argparse.Namespace, printer: Printer) -> i
             continue
         if not line.strip():
             continue
-        history.append(Message.user(line))
-        stream = client.stream(history, **options)
-        status, response = consume(stream, printer)
-        if response is None:
-            # The turn failed before an answer: forget the question so the next
-            # attempt does not send it twice.
-            history.pop()
-            continue
-        history.append(response.to_message())
+        status, response = consume(chat.stream(line), printer)
         if status == EXIT_OK:
             printer.usage(response, response_label(response, client.provider))
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[str]) -> int:
-    color = (
-        not args.no_color
-        and "NO_COLOR" not in os.environ
-        and bool(getattr(out, "isatty", lambda: False)())
-    )
+    color = not args.no_color and "NO_COLOR" not in os.environ
     printer = Printer(out, err, json_lines=args.json, thinking=args.thinking, color=color)
     prompt = " ".join(args.prompt).strip()
 

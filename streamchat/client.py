@@ -288,8 +288,6 @@ class Client:
         record = open(record_to, "wb") if isinstance(record_to, str) else record_to  # noqa: SIM115
         response_format = options.get("response_format")
         callbacks = [cb for cb in (on_end,) if cb is not None]
-        if record is not None and isinstance(record_to, str):
-            callbacks.append(lambda _stream: record.close())
         if response_format is not None:
             callbacks.insert(0, lambda s: _attach_parsed(s, response_format))
         return start_stream(
@@ -297,6 +295,7 @@ class Client:
             cancel=cancel,
             fallback_on=self.fallback_on,
             record_to=record,
+            own_record=isinstance(record_to, str),
             on_end=_chain(callbacks) if callbacks else None,
         )
 
@@ -317,13 +316,24 @@ class Client:
 
 def _attach_parsed(stream: Stream, spec: FormatSpec) -> None:
     response = stream.response
-    if response is not None and response.finish_reason not in ("cancelled", "paused"):
+    # An interrupted answer is incomplete, and a round that asks for tools (a Chat.run
+    # loop) has no answer yet: only a finished answer is parsed.
+    if response is not None and response.finish_reason not in ("cancelled", "paused", "tool_calls"):
         response.parsed = parse_structured(response, spec)
 
 
 def _chain(callbacks: List[Callable[[Stream], None]]) -> Callable[[Stream], None]:
+    """Run every callback even when one fails (a Chat must record its turn even when the
+    answer does not validate), then raise the first failure."""
+
     def run(stream: Stream) -> None:
+        failure: Optional[StreamChatError] = None
         for callback in callbacks:
-            callback(stream)
+            try:
+                callback(stream)
+            except StreamChatError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     return run

@@ -67,6 +67,7 @@ class _ChunkCleaner:
         self._held_cr = False
         self._max = max_frame_bytes
         self._pending = 0
+        self._ends_line = False
         self.exhausted = False
 
     def clean(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -102,12 +103,16 @@ class _ChunkCleaner:
         return text
 
     def _check_size(self, text: str) -> None:
-        boundary = text.rfind("\n\n")
-        if boundary == -1:
-            self._pending += len(text)
-        else:
-            self._pending = len(text) - boundary - 2
-        if self._pending > self._max:
+        # Every event in the text is measured, not only the last, and a blank line whose
+        # two newlines arrive in different chunks still ends an event: otherwise the
+        # limit would depend on how the bytes happened to be split.
+        carried = "\n" if self._ends_line else ""
+        pieces = (carried + text).split("\n\n")
+        sizes = [len(piece) for piece in pieces]
+        sizes[0] += self._pending - len(carried)
+        self._pending = sizes[-1]
+        self._ends_line = text.endswith("\n")
+        if max(sizes) > self._max:
             raise FrameTooLargeError(
                 f"the server sent a single event of more than {self._max} bytes; "
                 "raise max_frame_bytes if this is expected"
@@ -119,7 +124,8 @@ def sse_frames(
 ) -> Iterator[FrameLike]:
     """Yield each complete SSE event as a frame with `.event` and `.data`.
 
-    Comment lines (`: ping`) and events without data never become frames. An event left
+    Comment lines (`: ping`) and events without data, or with only blank data (a
+    keep-alive some servers send as `data:`), never become frames. An event left
     unterminated when the bytes run out is discarded, as the spec requires: the decoder
     then sees a stream without its terminal event and reports it as truncated.
     """
@@ -130,7 +136,8 @@ def sse_frames(
             # sseclient-py dispatches whatever is buffered when the source ends; only a
             # blank line completes an event, so this one is cut off and must not count.
             return
-        yield event
+        if event.data.strip():
+            yield event
 
 
 def ndjson_frames(

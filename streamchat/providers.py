@@ -115,8 +115,12 @@ def resolve_base_url(preset: Preset, explicit: Optional[str]) -> str:
             provider=preset.name,
         )
     if "://" not in url:
-        # NOTE: OLLAMA_HOST is often set as "host:port" without a scheme.
-        url = "http://" + url
+        # NOTE: OLLAMA_HOST is often "host:port" or a bare host, meaning Ollama's own port.
+        host = url.rstrip("/")
+        port = preset.options.get("default_port")
+        if port and ":" not in host.rsplit("]", 1)[-1]:
+            host = f"{host}:{port}"
+        url = "http://" + host
     return url.rstrip("/")
 
 
@@ -151,7 +155,8 @@ for _name, _kwargs in {
     "gemini": dict(wire="gemini", base_url="https://generativelanguage.googleapis.com/v1beta",
                    key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"), default_model="gemini-2.5-flash"),
     "ollama": dict(wire="ollama", base_url="http://localhost:11434", base_url_env="OLLAMA_HOST",
-                   key_required=False, default_model="llama3.2"),
+                   key_required=False, default_model="llama3.2",
+                   options={"default_port": 11434}),
     "xai": dict(base_url="https://api.x.ai/v1", key_env=("XAI_API_KEY",),
                 default_model="grok-4", options=_CLASSIC_MAX_TOKENS),
     "groq": dict(base_url="https://api.groq.com/openai/v1", key_env=("GROQ_API_KEY",),

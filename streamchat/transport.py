@@ -47,7 +47,9 @@ MAX_ERROR_BODY = 1024 * 1024
 USER_AGENT = f"streamchat/{__version__} requests/{requests.__version__}"
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
 
-SocketWatcher = Callable[[socket.socket], None]
+SocketWatcher = Callable[[socket.socket], Optional[float]]
+"""Gets the socket before the wait for the answer; returns how long the status line and
+headers may then take (None: no limit), or raises to give up."""
 _socket_watcher: contextvars.ContextVar[Optional[SocketWatcher]] = contextvars.ContextVar(
     "streamchat_socket_watcher", default=None
 )
@@ -65,11 +67,16 @@ class _WatchedResponseMixin:
     """
 
     sock: Optional[socket.socket]
+    timeout: Optional[float]
 
     def getresponse(self) -> Any:
         watcher = _socket_watcher.get()
         if watcher is not None and self.sock is not None:
-            watcher(self.sock)
+            left = watcher(self.sock)
+            if left is not None:
+                # A server that sends the first byte and then stalls in the headers must
+                # still meet the deadline; urllib3 applies this to the socket next.
+                self.timeout = max(left, 0.001)
         return super().getresponse()  # type: ignore[misc]
 
 
@@ -158,6 +165,10 @@ class Body:
         self._raw: urllib3.HTTPResponse = response.raw
         self._sock = sock
         self._timeout: Optional[float] = -1.0
+        self._poll: Optional[select.poll] = None
+        if sock is not None and self._raw.chunked and hasattr(select, "poll"):
+            self._poll = select.poll()
+            self._poll.register(sock, select.POLLIN)
 
     def _set_timeout(self, timeout: Optional[float]) -> None:
         if self._sock is not None and timeout != self._timeout:
@@ -176,7 +187,10 @@ class Body:
         """
         self._set_timeout(timeout)
         try:
-            return self._raw.read1(READ_SIZE)
+            data = self._raw.read1(READ_SIZE)
+            if data and self._poll is not None:
+                data = self._gather(data, self._poll)
+            return data
         except (urllib3.exceptions.ReadTimeoutError, socket.timeout) as exc:
             raise ReadTimedOut() from exc
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
@@ -184,12 +198,38 @@ class Body:
                 f"the connection broke while reading the answer: {exc}"
             ) from exc
 
+    def _gather(self, data: bytes, poll: select.poll) -> bytes:
+        """Add the HTTP chunks that have already arrived to the one read1 returned.
+
+        read1 stops at the end of each chunk and servers flush one chunk per event, so
+        without this a fast stream costs a read, a batch on the queue and a thread switch
+        per event. Only bytes the kernel already holds are read, so this waits at most for
+        the rest of a chunk the server is in the middle of sending.
+        """
+        parts = [data]
+        size = len(data)
+        while size < READ_SIZE and poll.poll(0):
+            more = self._raw.read1(READ_SIZE - size)
+            if not more:
+                break
+            parts.append(more)
+            size += len(more)
+        return b"".join(parts) if len(parts) > 1 else data
+
     def read_all(self, timeout: Optional[float], limit: int = MAX_ERROR_BODY) -> bytes:
-        """The rest of the body, up to `limit` bytes (for error and non-streamed bodies)."""
+        """The rest of the body, up to `limit` bytes (for error and non-streamed bodies).
+
+        `timeout` bounds the whole read, not each piece: a server trickling a byte at a
+        time would otherwise hold the stream far past its deadline.
+        """
         parts = []
         size = 0
+        end = None if timeout is None else time.monotonic() + timeout
         while size < limit:
-            data = self.read(timeout)
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                raise ReadTimedOut()
+            data = self.read(left)
             if not data:
                 break
             parts.append(data)
@@ -251,7 +291,8 @@ class Transport:
         """Send the request and return its body once the status line has arrived.
 
         `watcher` gets the socket before the wait for the response starts; it may raise
-        to give up waiting (an interrupt, a deadline).
+        to give up waiting (an interrupt, a deadline). A status line or headers that
+        stall past the time the watcher returns raise ReadTimedOut.
         """
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
         headers.update(request.headers)
@@ -260,9 +301,9 @@ class Transport:
         ).prepare()
         seen: list[socket.socket] = []
 
-        def watch(sock: socket.socket) -> None:
+        def watch(sock: socket.socket) -> Optional[float]:
             seen.append(sock)
-            watcher(sock)
+            return watcher(sock)
 
         token = _socket_watcher.set(watch)
         try:
@@ -280,6 +321,8 @@ class Transport:
                 phase="connect",
                 provider=provider,
             ) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise ReadTimedOut() from exc
         except requests.exceptions.SSLError as exc:
             raise ConnectionFailedError(
                 f"TLS with {provider} at {_origin(request.url)} failed: {exc}",

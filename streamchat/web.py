@@ -39,7 +39,7 @@ def sse_frame(event: str, data: Any) -> bytes:
     """One named SSE event with a JSON payload on a single `data:` line."""
     # json.dumps escapes CR and LF inside strings, so the payload can never end the frame.
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return f"event: {event}\ndata: {payload}\n\n".encode("utf-8")
+    return f"event: {event}\ndata: {payload}\n\n".encode()
 
 
 class SSEBody:
@@ -68,7 +68,7 @@ class SSEBody:
         except StopIteration:
             self._ended = True
             raise
-        except Exception as exc:  # noqa: BLE001 - the browser gets a message, not a trace
+        except Exception as exc:  # the browser gets a message, never a traceback
             self._ended = True
             return sse_frame("error", {"type": type(exc).__name__, "message": str(exc)})
         return sse_frame(event.type, event.model_dump(mode="json"))

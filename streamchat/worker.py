@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Set, Tuple, Type
 
 from .accumulate import ResponseSnapshot, accumulate_event
 from .errors import (
@@ -51,10 +51,57 @@ from .types import (
 )
 from .wire.common import Endpoint, WireFormat
 
+MIN_SECRET_LENGTH = 8
+"""Shorter keys ("ollama", "EMPTY") guard nothing, and masking them would garble text."""
+CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
+MASK = "[redacted]"
+
 POLL_SECONDS = 0.05
 """How often a waiting consumer looks at a caller's cancel Event."""
 QUEUE_BATCHES = 64
 """Batches of events in flight before the worker waits for the consumer."""
+
+
+def secrets_of(targets: Sequence[Target]) -> List[str]:
+    """The keys a stream sends: its API keys and the values of credential headers."""
+    found: Set[str] = set()
+    for target in targets:
+        endpoint = target.endpoint
+        if endpoint is None:
+            continue
+        values = [endpoint.api_key] + [
+            v for k, v in endpoint.headers.items() if k.lower() in CREDENTIAL_HEADERS
+        ]
+        for value in values:
+            if value:
+                found.update((value, value.split(" ", 1)[-1]))
+    return sorted((s for s in found if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def _masked(value: Any, secrets: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_masked(v, secrets) for v in value)
+    return value
+
+
+def redact(exc: BaseException, secrets: Sequence[str]) -> None:
+    """Mask keys in an error and its causes before it reaches an event, a log or the
+    caller: some servers quote the key they rejected in their error message."""
+    seen: Set[int] = set()
+    current: Optional[BaseException] = exc
+    while secrets and current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(_masked(arg, secrets) for arg in current.args)
+        if isinstance(current, StreamChatError):
+            current.message = _masked(current.message, secrets)
+            current.body = _masked(current.body, secrets)
+        current = current.__cause__ or current.__context__
 
 
 def backoff_wait(stop: threading.Event, delay: float) -> bool:
@@ -147,6 +194,7 @@ class Worker:
         stop: threading.Event,
         fallback_on: Tuple[Type[StreamChatError], ...] = (),
         record_to: Optional[IO[bytes]] = None,
+        own_record: bool = False,
     ) -> None:
         self.targets = list(targets)
         self.stop = stop
@@ -154,12 +202,14 @@ class Worker:
         self.kind = "cancelled"
         self._fallback_on = fallback_on
         self._record = record_to
+        self._own_record = own_record
         self._sock: Optional[socket.socket] = None
         self._body: Optional[Body] = None
         self._batch: List[Event] = []
         self._content = False
         self._done = False
         self._started = time.monotonic()
+        self._secrets = secrets_of(self.targets)
         first = self.targets[0]
         self.thread = threading.Thread(
             target=self._run, name=f"streamchat-{first.provider}", daemon=True
@@ -185,11 +235,14 @@ class Worker:
         try:
             self._run_targets()
             self._flush()
+            self._end_recording()
             self._put(_End(None))
         except _Interrupted:
             return
         except StreamChatError as exc:
+            redact(exc, self._secrets)
             self._flush_quietly()
+            self._end_recording()
             self._put_final(_End(exc))
         except Exception as exc:
             provider = self.targets[0].provider
@@ -198,12 +251,28 @@ class Worker:
                 provider=provider,
             )
             error.__cause__ = exc
+            redact(error, self._secrets)
             self._flush_quietly()
+            self._end_recording()
             self._put_final(_End(error))
         finally:
             self._close_body()
-            if self._record is not None:
-                self._record.flush()
+            self._end_recording()
+
+    def _end_recording(self) -> None:
+        """Flush (and close, if we opened it) the recording before the consumer hears of
+        the end, so a caller who reads the file right after the stream finds it whole."""
+        record, self._record = self._record, None
+        if record is not None:
+            record.flush()
+            if self._own_record:
+                record.close()
+
+    def _restart_recording(self) -> None:
+        """A retried attempt replaces the failed one's bytes: a recording is one body."""
+        if self._record is not None and self._record.seekable():
+            self._record.seek(0)
+            self._record.truncate()
 
     def _run_targets(self) -> None:
         deadlines = _Deadlines(self.targets[0].timeouts, self._started)
@@ -236,6 +305,7 @@ class Worker:
                 self._attempt(target, deadlines)
                 return
             except StreamChatError as exc:
+                redact(exc, self._secrets)
                 self._close_body()
                 if self.stop.is_set():
                     raise _Interrupted() from exc
@@ -260,19 +330,29 @@ class Worker:
 
     def _attempt(self, target: Target, deadlines: _Deadlines) -> None:
         deadlines.attempt_started()
+        self._restart_recording()
         assert target.endpoint is not None
         http = target.wire.build_request(target.request, target.endpoint)
         self._flush()
-        body = target.transport.open(
-            http,
-            provider=target.provider,
-            connect_timeout=target.timeouts.connect,
-            watcher=lambda sock: self._wait_for_response(sock, target, deadlines),
-        )
+        try:
+            body = target.transport.open(
+                http,
+                provider=target.provider,
+                connect_timeout=target.timeouts.connect,
+                watcher=lambda sock: self._wait_for_response(sock, target, deadlines),
+            )
+        except ReadTimedOut as exc:
+            if self.stop.is_set():
+                raise _Interrupted() from exc
+            raise deadlines.error(deadlines.next()[1], target.provider) from exc
         self._body = body
         if self.stop.is_set():
             raise _Interrupted()
-        target.transport.raise_for_status(body, http, target.provider, target.timeouts.idle)
+        left = deadlines.next()[0]
+        idle = target.timeouts.idle
+        # An error body gets the idle allowance, but never past the stream's deadline.
+        budget = idle if left is None else left if idle is None else min(idle, left)
+        target.transport.raise_for_status(body, http, target.provider, budget)
         if target.request.stream:
             self._read_stream(target, body, deadlines)
         else:
@@ -281,9 +361,10 @@ class Worker:
 
     def _wait_for_response(
         self, sock: socket.socket, target: Target, deadlines: _Deadlines
-    ) -> None:
+    ) -> Optional[float]:
         """Wait for the first bytes with select, which an interrupt or a deadline can end,
-        emitting `status` notices while a slow server (a model loading) says nothing."""
+        emitting `status` notices while a slow server (a model loading) says nothing.
+        Returns the time the rest of the status line and headers may take."""
         self._sock = sock
         if self.stop.is_set():
             shutdown_socket(sock)
@@ -296,7 +377,7 @@ class Worker:
             if wait_readable(sock, wait):
                 if self.stop.is_set():
                     raise _Interrupted()
-                return
+                return deadlines.next()[0]
             if left is not None and left <= wait:
                 raise deadlines.error(phase, target.provider)
             waited += wait
@@ -356,7 +437,7 @@ class Worker:
             self._record.write(raw)
         try:
             payload = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ProtocolError(
                 f"{target.provider} sent a response that is not valid JSON",
                 provider=target.provider,
@@ -605,14 +686,19 @@ def start_stream(
     cancel: Optional[threading.Event] = None,
     fallback_on: Tuple[Type[StreamChatError], ...] = (),
     record_to: Optional[IO[bytes]] = None,
+    own_record: bool = False,
     on_end: Optional[Callable[[Stream], None]] = None,
 ) -> Stream:
-    """Start a worker for the targets (the first, then fallbacks) and return its Stream."""
+    """Start a worker for the targets (the first, then fallbacks) and return its Stream.
+
+    `own_record`: the worker closes `record_to` when it is done with it.
+    """
     worker = Worker(
         targets,
         stop=cancel if cancel is not None else threading.Event(),
         fallback_on=fallback_on,
         record_to=record_to,
+        own_record=own_record,
     )
     return Stream(worker, on_end=on_end)
 

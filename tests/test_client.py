@@ -117,12 +117,16 @@ def test_base_url_from_the_environment(monkeypatch):
     assert len(responses.calls) == 1
 
 
-def test_ollama_host_without_a_scheme(monkeypatch):
-    monkeypatch.setenv("OLLAMA_HOST", "gpu-box:11434")
+@pytest.mark.parametrize("host, url", [
+    ("gpu-box:11500", "http://gpu-box:11500/api/chat"),
+    ("0.0.0.0", "http://0.0.0.0:11434/api/chat"),
+    ("https://ollama.example", "https://ollama.example/api/chat"),
+])
+def test_ollama_host_forms(monkeypatch, host, url):
+    monkeypatch.setenv("OLLAMA_HOST", host)
     client = streamchat.Client("ollama", model="llama3.2")
     target = client.target(client.request("hi"))
-    http = target.wire.build_request(target.request, target.endpoint)
-    assert http.url == "http://gpu-box:11434/api/chat"
+    assert target.wire.build_request(target.request, target.endpoint).url == url
 
 
 @responses.activate

@@ -293,7 +293,7 @@ def render_error(
     elif wire == "gemini":
         error: Dict[str, Any] = {"code": status, "message": info.message,
                                  "status": info.google_status}
-        if retry_after is not None and status == 429:
+        if isinstance(retry_after, (int, float)) and status == 429:
             # NOTE: Gemini says how long to wait in the body, as a google.rpc.RetryInfo.
             error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
                                  "retryDelay": f"{_number(retry_after)}s"}]
@@ -673,7 +673,7 @@ _ANTHROPIC_FINISH = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "
 def _anthropic_usage(usage: TokenCounts, output: int) -> Dict[str, Any]:
     # NOTE: Anthropic counts cache reads beside input_tokens, not inside it.
     return {
-        "input_tokens": usage.input_tokens - usage.cached_input_tokens,
+        "input_tokens": max(0, usage.input_tokens - usage.cached_input_tokens),
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": usage.cached_input_tokens,
         "output_tokens": output,

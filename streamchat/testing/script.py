@@ -83,12 +83,18 @@ class Script:
 
     Faults: `status`, `body`, `headers`, `retry_after` shape the HTTP response;
     `stall_after=n` sends n frames then goes silent until released or shut down, sending
-    a keep-alive every `keepalive` seconds; `truncate_after=n` ends the body cleanly after
+    a keep-alive every `keepalive` seconds (a stall at or past the last frame keeps the
+    body open after the terminal event); `truncate_after=n` ends the body cleanly after
     at most n frames, before the terminal event; `malformed_after=n` sends a frame of
     broken JSON after n frames; `error_event` ends the content with the provider's
     in-stream error (True, one of ERROR_KINDS, or the raw error payload as a dict);
     `reset` drops the connection ("before_headers" or "after_first_byte"); `framing`
     picks how the body is delimited ("chunked", "content-length" or "close").
+
+    A frame is one SSE event or NDJSON line exactly as the provider sends it, preamble
+    included (Anthropic's message_start, the Responses API's response.created, ...), so
+    the same n lands at different points of different wires: `render(...).frames` shows
+    where.
     """
 
     text: Optional[str] = None

@@ -38,6 +38,8 @@ from .common import (
     load_json,
     merge_extra,
     truncated,
+    typed_body_errors,
+    typed_errors,
     usage_from,
 )
 from .errors import error_from_payload
@@ -233,6 +235,7 @@ class Decoder:
         self._model: Optional[str] = None
         self._done = False
 
+    @typed_errors
     def feed(self, frame: FrameLike) -> List[Event]:
         if self._done:
             return []
@@ -357,6 +360,7 @@ class Decoder:
         )
         return events
 
+    @typed_errors
     def close(self) -> List[Event]:
         if self._done:
             return []
@@ -371,6 +375,7 @@ def new_decoder(provider: str) -> Decoder:
     return Decoder(provider)
 
 
+@typed_body_errors
 def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete, non-streamed message object."""
     if not isinstance(body, dict):

@@ -4,11 +4,26 @@ parts where providers really differ."""
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
-from ..errors import ProtocolError
+from ..errors import ProtocolError, StreamChatError
 from ..types import ChatRequest, Event, FinishReason, HttpRequest, Usage
 
 
@@ -68,6 +83,57 @@ def load_json(data: str, provider: str) -> Any:
         ) from exc
 
 
+_SHAPE_ERRORS = (
+    AttributeError, TypeError, ValueError, LookupError, ArithmeticError, RecursionError
+)
+"""What reading a frame of the wrong shape raises: a string where an object belongs,
+a number where a list does, a value too large or too deep for Python."""
+
+_Method = TypeVar("_Method", bound=Callable[..., List[Event]])
+
+
+def _malformed(provider: str, exc: BaseException) -> ProtocolError:
+    return ProtocolError(
+        f"{provider} sent a frame of an unexpected shape ({type(exc).__name__}: {exc}); "
+        "the server is broken or speaks another version of the API",
+        provider=provider,
+    )
+
+
+def typed_errors(method: _Method) -> _Method:
+    """Decorate a decoder's feed and close: a frame whose fields have the wrong types
+    raises ProtocolError, so a decoder never lets any other exception out."""
+
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any) -> List[Event]:
+        try:
+            return method(self, *args)
+        except StreamChatError:
+            raise
+        except _SHAPE_ERRORS as exc:
+            raise _malformed(self._provider, exc) from exc
+
+    return guarded  # type: ignore[return-value]
+
+
+_BodyDecoder = Callable[[Any, str], List[Event]]
+
+
+def typed_body_errors(function: _BodyDecoder) -> _BodyDecoder:
+    """The same for `decode_body(body, provider)`."""
+
+    @functools.wraps(function)
+    def guarded(body: Any, provider: str) -> List[Event]:
+        try:
+            return function(body, provider)
+        except StreamChatError:
+            raise
+        except _SHAPE_ERRORS as exc:
+            raise _malformed(provider, exc) from exc
+
+    return guarded
+
+
 def truncated(provider: str, what: str) -> ProtocolError:
     """The error for a stream that stopped before its terminal event."""
     return ProtocolError(
@@ -96,7 +162,10 @@ def _dig(payload: Mapping[str, Any], path: Path) -> Optional[int]:
         value = value.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    # NOTE: a negative count is garbage, not a refund: treat it as unreported.
+    return int(value) if value >= 0 else None
 
 
 def usage_from(

@@ -105,7 +105,8 @@ def parse_error_body(body: Any) -> Dict[str, Any]:
         "code": error.get("code"),
         "param": error.get("param"),
     }
-    for detail in error.get("details") or ():
+    details = error.get("details")
+    for detail in details if isinstance(details, list) else ():
         if isinstance(detail, Mapping) and "retryDelay" in detail:
             info["retry_after"] = _seconds(detail["retryDelay"])
     return info

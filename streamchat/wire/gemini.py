@@ -39,6 +39,8 @@ from .common import (
     load_json,
     merge_extra,
     truncated,
+    typed_body_errors,
+    typed_errors,
     usage_from,
 )
 from .errors import error_from_payload
@@ -301,6 +303,7 @@ class Decoder:
         self._model: Optional[str] = None
         self._done = False
 
+    @typed_errors
     def feed(self, frame: FrameLike) -> List[Event]:
         if self._done:
             return []
@@ -376,6 +379,7 @@ class Decoder:
             model=self._model,
         )
 
+    @typed_errors
     def close(self) -> List[Event]:
         if not self._done:
             raise truncated(self._provider, "a candidate with a finishReason")
@@ -393,6 +397,7 @@ def new_decoder(provider: str) -> Decoder:
     return Decoder(provider)
 
 
+@typed_body_errors
 def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete generateContent response (or a streamed JSON array)."""
     if not isinstance(body, (dict, list)):

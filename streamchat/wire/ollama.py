@@ -33,6 +33,8 @@ from .common import (
     load_json,
     merge_extra,
     truncated,
+    typed_body_errors,
+    typed_errors,
     usage_from,
 )
 from .errors import error_from_payload
@@ -114,6 +116,7 @@ class Decoder:
         self._think = ThinkTagSplitter()
         self._done = False
 
+    @typed_errors
     def feed(self, frame: FrameLike) -> List[Event]:
         if self._done:
             return []
@@ -169,6 +172,7 @@ class Decoder:
         )
         return events
 
+    @typed_errors
     def close(self) -> List[Event]:
         if not self._done:
             raise truncated(self._provider, "its last line with done: true")
@@ -179,6 +183,7 @@ def new_decoder(provider: str) -> Decoder:
     return Decoder(provider)
 
 
+@typed_body_errors
 def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete, non-streamed /api/chat response."""
     if not isinstance(body, dict):

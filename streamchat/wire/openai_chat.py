@@ -30,6 +30,8 @@ from .common import (
     load_json,
     merge_extra,
     truncated,
+    typed_body_errors,
+    typed_errors,
     usage_from,
 )
 from .errors import error_from_payload
@@ -141,6 +143,7 @@ class Decoder:
         self._model: Optional[str] = None
         self._done = False
 
+    @typed_errors
     def feed(self, frame: FrameLike) -> List[Event]:
         if self._done:
             return []
@@ -241,6 +244,7 @@ class Decoder:
         )
         return events
 
+    @typed_errors
     def close(self) -> List[Event]:
         if self._done:
             return []
@@ -254,6 +258,7 @@ def new_decoder(provider: str) -> Decoder:
     return Decoder(provider)
 
 
+@typed_body_errors
 def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete, non-streamed chat.completion object."""
     if not isinstance(body, dict):

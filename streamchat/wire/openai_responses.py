@@ -37,6 +37,8 @@ from .common import (
     load_json,
     merge_extra,
     truncated,
+    typed_body_errors,
+    typed_errors,
     usage_from,
 )
 from .errors import error_from_payload, parse_error_body
@@ -200,6 +202,7 @@ class Decoder:
         self._model: Optional[str] = None
         self._done = False
 
+    @typed_errors
     def feed(self, frame: FrameLike) -> List[Event]:
         if self._done:
             return []
@@ -382,6 +385,7 @@ class Decoder:
             error = {"message": "the response failed without saying why", "code": "server_error"}
         return error_from_payload(self._provider, {"error": error})
 
+    @typed_errors
     def close(self) -> List[Event]:
         if self._done:
             return []
@@ -396,6 +400,7 @@ def new_decoder(provider: str) -> Decoder:
     return Decoder(provider)
 
 
+@typed_body_errors
 def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete, non-streamed response object."""
     if not isinstance(body, dict):

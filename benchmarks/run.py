@@ -1,0 +1,598 @@
+"""Run the benchmarks of issue 8 and print one table, each figure beside a floor measured
+in the same run, so that the machine's drift cancels out.
+
+    python -m benchmarks                 # every scenario, a few minutes on 2 cores
+    python -m benchmarks --quick         # a short run
+    python -m benchmarks --scenario throughput --scenario interrupt
+    python -m benchmarks --format rst    # the table as reStructuredText, for README.rst
+
+Scenarios: throughput, latency, interrupt, concurrency, startup. Peer SDKs (openai,
+anthropic, litellm) join scenarios 1 to 4 where they are installed; --no-peers leaves them
+out. Linux only: memory, descriptors and threads are read from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import timeit
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # python benchmarks/run.py
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import bodies, clients  # noqa: E402
+
+SCENARIOS = ("throughput", "latency", "interrupt", "concurrency", "startup")
+
+
+@dataclass
+class Settings:
+    events: int = 50_000
+    runs: int = 5
+    peer_events: int = 10_000
+    peer_runs: int = 3
+    paced_events: int = 150
+    interval_ms: int = 20
+    interrupts: int = 50
+    floor_interrupts: int = 3
+    concurrency: Sequence[int] = (100, 500)
+    concurrency_events: int = 1000
+    startup_runs: int = 7
+
+    @classmethod
+    def quick(cls) -> Settings:
+        return cls(events=10_000, runs=2, peer_events=2_000, peer_runs=1, paced_events=30,
+                   interrupts=10, floor_interrupts=1, concurrency=(100,),
+                   concurrency_events=200, startup_runs=3)
+
+
+@dataclass
+class Row:
+    scenario: str
+    case: str
+    client: str
+    metric: str
+    value: str
+    floor: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: str = ""
+
+
+@dataclass
+class Context:
+    port: int
+    settings: Settings
+    peers: List[clients.Client]
+    rows: List[Row] = field(default_factory=list)
+
+    def base(self, kind: str, wire: str, n: int, framing: str = "chunked", arg: str = "0") -> str:
+        return f"http://127.0.0.1:{self.port}/{kind}/{wire}/{n}/{framing}/{arg}"
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        row = Row(*args, **kwargs)
+        self.rows.append(row)
+        print("  " + " | ".join(x for x in (row.case, row.client, row.metric, row.value,
+                                             row.floor, row.ratio, row.met) if x),
+              file=sys.stderr, flush=True)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- measuring -----------------------------------------------------------------------------
+
+
+def proc_status(field_name: str) -> int:
+    """A number from /proc/self/status (kB for memory fields)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def loads_seconds(wire: str) -> float:
+    """One json.loads of a typical text-delta chunk of `wire`: the unit of cost."""
+    chunk = bodies.typical_chunk(wire)
+    timer = timeit.Timer(lambda: json.loads(chunk))
+    number = 20_000
+    return min(timer.repeat(repeat=5, number=number)) / number
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def rate(value: float) -> str:
+    return f"{value:,.0f}/s"
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+# -- the loopback server -------------------------------------------------------------------
+
+
+class ServerProcess:
+    """benchmarks.server in a child process; it exits when our end of its stdin closes."""
+
+    def __enter__(self) -> int:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.server"], cwd=ROOT, env=child_env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self.proc.stdout is not None
+        return int(self.proc.stdout.readline())
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def child_env() -> Dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def server_saw_close(port: int, token: str) -> Optional[float]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", f"/closed/{token}")
+        value = json.loads(conn.getresponse().read())["t"]
+        return None if value is None else float(value)
+    finally:
+        conn.close()
+
+
+# -- 1. throughput -------------------------------------------------------------------------
+
+
+def time_count(client: clients.Client, wire: str, base: str) -> float:
+    started = time.perf_counter()
+    client.count(wire, base)
+    return time.perf_counter() - started
+
+
+def scenario_throughput(ctx: Context) -> None:
+    s = ctx.settings
+    log(f"1. throughput: {s.events:,}-event streams, median of {s.runs}")
+    lib, floor = clients.StreamChat(), clients.Floor()
+    for wire in bodies.WIRES:
+        base = ctx.base("bulk", wire, s.events)
+        warm = ctx.base("bulk", wire, 1000)
+        got = lib.count(wire, warm)
+        assert got == 1000, f"streamchat read {got} text events of 1000 ({wire})"
+        floor.count(wire, warm)
+        lib_times, floor_times = [], []
+        for _ in range(s.runs):  # interleaved, so drift hits both alike
+            floor_times.append(time_count(floor, wire, base))
+            lib_times.append(time_count(lib, wire, base))
+        unit = loads_seconds(wire)
+        lib_rate = s.events / statistics.median(lib_times)
+        floor_rate = s.events / statistics.median(floor_times)
+        need = 0.6 if wire == "openai" else 0.5
+        ctx.add("1 throughput", wire, "streamchat", "events/s", rate(lib_rate), rate(floor_rate),
+                f"{lib_rate / floor_rate:.2f}", f">= {need:.1f}", verdict(lib_rate / floor_rate >= need))
+        ctx.add("1 throughput", wire, "streamchat", "cost/event (json.loads = 1)",
+                f"{1 / lib_rate / unit:.1f}", f"{1 / floor_rate / unit:.1f}",
+                f"{floor_rate / lib_rate:.2f}x", f"unit {unit * 1e6:.1f} us")
+        for peer in ctx.peers:
+            if wire not in peer.wires:
+                continue
+            n = s.peer_events
+            peer_base = ctx.base("bulk", wire, n)
+            try:
+                peer.count(wire, ctx.base("bulk", wire, 100))
+                times, ftimes = [], []
+                for _ in range(s.peer_runs):
+                    ftimes.append(time_count(floor, wire, peer_base))
+                    times.append(time_count(peer, wire, peer_base))
+            except Exception as exc:  # noqa: BLE001 - a broken peer is reported, not fatal
+                ctx.add("1 throughput", wire, peer.name, "events/s", f"failed: {exc!r:.60}")
+                continue
+            peer_rate, pfloor = n / statistics.median(times), n / statistics.median(ftimes)
+            ctx.add("1 throughput", wire, peer.name, "events/s", rate(peer_rate), rate(pfloor),
+                    f"{peer_rate / pfloor:.2f}")
+            ctx.add("1 throughput", wire, peer.name, "cost/event (json.loads = 1)",
+                    f"{1 / peer_rate / unit:.1f}", f"{1 / pfloor / unit:.1f}",
+                    f"{pfloor / peer_rate:.2f}x")
+    lib.close()
+    floor.close()
+
+
+# -- 2. delivery latency -------------------------------------------------------------------
+
+
+def paced(client: clients.Client, wire: str, base: str) -> Dict[str, float]:
+    """Time to first event and each event's delay from the server's send to our hands."""
+    delays: List[float] = []
+    started = time.monotonic()
+    first = None
+    for text in client.texts(wire, base):
+        now = time.monotonic()
+        if first is None:
+            first = now - started
+        if text.startswith("@"):
+            delays.append(now - float(text[1:]))
+    assert first is not None and delays, f"{client.name} received nothing"
+    return {"ttfe": first, "p50": percentile(delays, 0.5), "p99": percentile(delays, 0.99),
+            "n": len(delays)}
+
+
+def scenario_latency(ctx: Context) -> None:
+    s = ctx.settings
+    log(f"2. delivery latency: {s.paced_events} events, one every {s.interval_ms} ms")
+    lib, floor = clients.StreamChat(), clients.Floor()
+    subjects: List[clients.Client] = [lib, *ctx.peers]
+    for framing in ("chunked", "length", "close"):
+        for subject in subjects:
+            wire = "openai" if "openai" in subject.wires else subject.wires[0]
+            base = ctx.base("pace", wire, s.paced_events, framing, str(s.interval_ms))
+            try:
+                got = paced(subject, wire, base)
+                ref = paced(floor, wire, base)
+            except Exception as exc:  # noqa: BLE001
+                ctx.add("2 latency", f"{framing}", subject.name, "delay", f"failed: {exc!r:.60}")
+                continue
+            case = f"{framing} ({wire})"
+            ctx.add("2 latency", case, subject.name, "time to first event", ms(got["ttfe"]),
+                    ms(ref["ttfe"]), f"+{(got['ttfe'] - ref['ttfe']) * 1000:.1f} ms")
+            ctx.add("2 latency", case, subject.name, "delay p50", ms(got["p50"]), ms(ref["p50"]),
+                    f"+{(got['p50'] - ref['p50']) * 1000:.2f} ms")
+            ok = got["p99"] - ref["p99"] <= 0.002
+            ctx.add("2 latency", case, subject.name, "delay p99", ms(got["p99"]), ms(ref["p99"]),
+                    f"+{(got['p99'] - ref['p99']) * 1000:.2f} ms",
+                    "<= floor + 2 ms" if subject is lib else "",
+                    verdict(ok) if subject is lib else "")
+    lib.close()
+    floor.close()
+
+
+# -- 3. interrupt latency ------------------------------------------------------------------
+
+
+def interrupt_once(client: clients.Client, ctx: Context, token: str,
+                   cap: float) -> Dict[str, Optional[float]]:
+    """Open a stream that goes silent after one event, stop it from another thread and
+    time until the consumer's loop ends, and until the server sees the socket close."""
+    wire = "openai" if "openai" in client.wires else client.wires[0]
+    base = ctx.base("silent", wire, 1, "chunked", token)
+    handle = client.open(wire, base)
+    assert handle.stop is not None
+    next(handle.texts)
+    ended = threading.Event()
+    end_time: List[float] = []
+
+    def consume() -> None:
+        try:
+            for _ in handle.texts:
+                pass
+        except Exception:  # noqa: BLE001 - how a peer reports the stop does not matter
+            pass
+        end_time.append(time.monotonic())
+        ended.set()
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    time.sleep(0.03)  # the consumer is now blocked, waiting on a silent socket
+    fired = time.monotonic()
+    # A stop that blocks (a close that waits for the reader's lock) must not block us.
+    threading.Thread(target=handle.stop, daemon=True).start()
+    woke = ended.wait(cap)
+    result: Dict[str, Optional[float]] = {"latency": end_time[0] - fired if woke else None}
+    if not woke:
+        handle.cleanup()
+        ended.wait(2)
+    closed = server_saw_close(ctx.port, token)
+    result["server"] = None if closed is None or not woke else closed - fired
+    return result
+
+
+def scenario_interrupt(ctx: Context) -> None:
+    s = ctx.settings
+    log(f"3. interrupt latency: {s.interrupts} interrupts of a silent stream")
+    lib = clients.StreamChat()
+    lat, srv = [], []
+    for i in range(s.interrupts):
+        got = interrupt_once(lib, ctx, f"sc{os.getpid()}-{i}", cap=2.0)
+        assert got["latency"] is not None, "streamchat did not stop within 2 s"
+        lat.append(got["latency"])
+        srv.append(got["server"] if got["server"] is not None else float("inf"))
+    lib.close()
+    floor_result = "never"
+    others: List[clients.Client] = [clients.Floor()] + [p for p in ctx.peers]
+    results: Dict[str, str] = {}
+    for other in others:
+        woke = []
+        for i in range(s.floor_interrupts):
+            try:
+                got = interrupt_once(other, ctx, f"{other.name[:3]}{os.getpid()}-{i}", cap=1.0)
+                woke.append(got["latency"])
+            except Exception as exc:  # noqa: BLE001
+                woke.append(None)
+                log(f"  {other.name}: {exc!r}")
+        stopped = [w for w in woke if w is not None]
+        results[other.name] = (
+            f"{ms(max(stopped))} worst of {len(woke)}" if len(stopped) == len(woke)
+            else f"not in 1 s ({len(woke) - len(stopped)} of {len(woke)})")
+        other.close()
+    floor_result = results.pop("floor")
+    ctx.add("3 interrupt", "silent stream", "streamchat", "stop, median", ms(statistics.median(lat)),
+            floor_result)
+    ctx.add("3 interrupt", "silent stream", "streamchat", f"stop, worst of {len(lat)}",
+            ms(max(lat)), floor_result, "", "< 20 ms", verdict(max(lat) < 0.020))
+    ctx.add("3 interrupt", "silent stream", "streamchat", "server sees close, median",
+            ms(statistics.median(srv)))
+    ctx.add("3 interrupt", "silent stream", "streamchat", f"server sees close, worst of {len(srv)}",
+            ms(max(srv)), "", "", "< 50 ms", verdict(max(srv) < 0.050))
+    for name, text in results.items():
+        ctx.add("3 interrupt", "silent stream", name, "stop (close() from another thread)", text,
+                floor_result)
+
+
+# -- 4. concurrency ------------------------------------------------------------------------
+
+
+def concurrency_child(name: str, streams: int, events: int, port: int) -> Dict[str, Any]:
+    """In a fresh process: `streams` threads each read one stream from one shared client."""
+    base_threads, base_fds = threading.active_count(), open_fds()
+    client = clients.make(name)
+    wire = "openai" if "openai" in client.wires else client.wires[0]
+    base = f"http://127.0.0.1:{port}/bulk/{wire}/{events}/chunked/0"
+    client.count(wire, f"http://127.0.0.1:{port}/bulk/{wire}/10/chunked/0")
+    gc.collect()
+    barrier = threading.Barrier(streams + 1)
+    counts: List[int] = []
+    failures: List[str] = []
+
+    def one() -> None:
+        barrier.wait()
+        try:
+            counts.append(client.count(wire, base))
+        except Exception as exc:  # noqa: BLE001
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=one) for _ in range(streams)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    deadline = time.monotonic() + 2.0
+    while threading.active_count() > base_threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gc.collect()
+    after_threads, after_fds = threading.active_count(), open_fds()
+    client.close()
+    gc.collect()
+    return {
+        "wall": wall, "events": sum(counts), "ok": len(counts), "failures": failures[:3],
+        "peak_rss_kb": proc_status("VmHWM"), "base_threads": base_threads,
+        "after_threads": after_threads, "base_fds": base_fds, "after_fds": after_fds,
+        "closed_fds": open_fds(), "os_threads": proc_status("Threads"),
+    }
+
+
+def run_child(name: str, streams: int, events: int, port: int) -> Dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--child", name, "--streams", str(streams),
+         "--events", str(events), "--port", str(port)],
+        cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr else "failed")
+    result: Dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["warnings"] = sum(1 for line in done.stderr.splitlines() if "WARNING" in line
+                             or "pool is full" in line)
+    return result
+
+
+def scenario_concurrency(ctx: Context) -> None:
+    s = ctx.settings
+    log(f"4. concurrency: {', '.join(map(str, s.concurrency))} streams of "
+        f"{s.concurrency_events:,} events, one client, a thread each")
+    names = ["streamchat"] + [p.name for p in ctx.peers]
+    for streams in s.concurrency:
+        floor = run_child("floor", streams, s.concurrency_events, ctx.port)
+        total = streams * s.concurrency_events
+        case = f"{streams} streams"
+        for name in names:
+            try:
+                got = run_child(name, streams, s.concurrency_events, ctx.port)
+            except Exception as exc:  # noqa: BLE001
+                ctx.add("4 concurrency", case, name, "wall time", f"failed: {exc}")
+                continue
+            complete = got["events"] == total and not got["failures"]
+            main = name == "streamchat"
+            ratio = got["wall"] / floor["wall"]
+            ctx.add("4 concurrency", case, name, "wall time", ms(got["wall"]), ms(floor["wall"]),
+                    f"{ratio:.2f}x", "<= 3x" if main and streams == 100 else "",
+                    verdict(ratio <= 3) if main and streams == 100 else "")
+            ctx.add("4 concurrency", case, name, "events/s, all streams",
+                    rate(got["events"] / got["wall"]), rate(floor["events"] / floor["wall"]),
+                    "" if complete else f"{got['ok']} of {streams} streams complete")
+            rss, frss = got["peak_rss_kb"] / 1024, floor["peak_rss_kb"] / 1024
+            ctx.add("4 concurrency", case, name, "peak RSS", f"{rss:.1f} MB", f"{frss:.1f} MB",
+                    f"+{rss - frss:.1f} MB", "< 60 MB" if main and streams == 100 else "",
+                    verdict(rss < 60) if main and streams == 100 else "")
+            clean = (got["after_threads"] <= got["base_threads"]
+                     and got["closed_fds"] <= got["base_fds"])
+            ctx.add("4 concurrency", case, name, "threads, fds: before/after/closed",
+                    f"{got['base_threads']}/{got['after_threads']} thr, "
+                    f"{got['base_fds']}/{got['after_fds']}/{got['closed_fds']} fd",
+                    f"{floor['base_threads']}/{floor['after_threads']} thr, "
+                    f"{floor['base_fds']}/{floor['after_fds']}/{floor['closed_fds']} fd",
+                    f"{got['warnings']} warnings" if got["warnings"] else "",
+                    "back to baseline" if main else "", verdict(clean) if main else "")
+
+
+# -- 5. start-up ---------------------------------------------------------------------------
+
+_IMPORT = (
+    "import time\nt = time.perf_counter()\nimport {modules}\nd = time.perf_counter() - t\n"
+    "rss = [l for l in open('/proc/self/status') if l.startswith('VmRSS:')][0].split()[1]\n"
+    "print(d, rss)\n"
+)
+
+
+def import_once(modules: str) -> List[float]:
+    out = subprocess.run([sys.executable, "-c", _IMPORT.format(modules=modules)], cwd=ROOT,
+                         env=child_env(), capture_output=True, text=True, check=True).stdout
+    seconds, rss = out.split()
+    return [float(seconds), int(rss) / 1024]
+
+
+def scenario_startup(ctx: Context) -> None:
+    s = ctx.settings
+    log(f"5. start-up: import in a fresh interpreter, median of {s.startup_runs}")
+    subjects = {"streamchat": "streamchat", "deps": "requests, pydantic, sseclient",
+                "bare": "sys"}
+    peers = {p.name: p.name.split()[0] for p in ctx.peers}
+    subjects.update(peers)
+    for modules in subjects.values():
+        import_once(modules)  # compile and cache bytecode first
+    samples: Dict[str, List[List[float]]] = {name: [] for name in subjects}
+    for _ in range(s.startup_runs):
+        for name, modules in subjects.items():
+            samples[name].append(import_once(modules))
+
+    def med(name: str, i: int) -> float:
+        return statistics.median(x[i] for x in samples[name])
+
+    t, dep_t = med("streamchat", 0), med("deps", 0)
+    ctx.add("5 start-up", "import streamchat", "streamchat", "import time", ms(t), ms(dep_t),
+            f"{t / dep_t:.2f}x", "<= 1.25x", verdict(t / dep_t <= 1.25))
+    ctx.add("5 start-up", "import streamchat", "streamchat", "RSS after import",
+            f"{med('streamchat', 1):.1f} MB", f"{med('deps', 1):.1f} MB",
+            f"+{med('streamchat', 1) - med('deps', 1):.1f} MB",
+            f"bare python {med('bare', 1):.1f} MB")
+    for name in peers:
+        ctx.add("5 start-up", f"import {peers[name]}", name, "import time", ms(med(name, 0)),
+                ms(dep_t), f"{med(name, 0) / dep_t:.2f}x")
+        ctx.add("5 start-up", f"import {peers[name]}", name, "RSS after import",
+                f"{med(name, 1):.1f} MB", f"{med('deps', 1):.1f} MB")
+
+
+# -- the table -----------------------------------------------------------------------------
+
+HEADERS = ("scenario", "case", "client", "metric", "value", "floor", "vs floor", "target", "met")
+
+
+def table(rows: List[Row], style: str) -> str:
+    cells = [HEADERS] + [
+        (r.scenario, r.case, r.client, r.metric, r.value, r.floor, r.ratio, r.target, r.met)
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(HEADERS))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+
+    if style == "rst":
+        rule = "  ".join("=" * w for w in widths)
+        body = [line(r) for r in cells[1:]]
+        return "\n".join([rule, line(cells[0]), rule, *body, rule])
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((l.split(":", 1)[1].strip() for l in info if l.startswith("model name")), "")
+    except OSError:
+        pass
+    versions = []
+    for module in ("requests", "urllib3", "pydantic", "sseclient"):
+        try:
+            mod = __import__(module)
+            versions.append(f"{module} {getattr(mod, '__version__', '?')}")
+        except ImportError:
+            pass
+    return (f"{os.cpu_count()} cores ({cpu or platform.machine()}), Python "
+            f"{platform.python_version()} on {platform.system()} {platform.release()}; "
+            + ", ".join(versions))
+
+
+RUNNERS: Dict[str, Callable[[Context], None]] = {
+    "throughput": scenario_throughput,
+    "latency": scenario_latency,
+    "interrupt": scenario_interrupt,
+    "concurrency": scenario_concurrency,
+    "startup": scenario_startup,
+}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run")
+    parser.add_argument("--scenario", action="append", choices=SCENARIOS,
+                        help="run only this scenario (repeatable)")
+    parser.add_argument("--no-peers", action="store_true", help="leave installed peer SDKs out")
+    parser.add_argument("--format", choices=("text", "rst"), default="text")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--streams", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--events", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(concurrency_child(args.child, args.streams, args.events, args.port)))
+        return 0
+    settings = Settings.quick() if args.quick else Settings()
+    peers = [] if args.no_peers else [factory() for factory in clients.installed_peers()]
+    started = time.monotonic()
+    log(f"machine: {machine()}")
+    log("peers: " + (", ".join(p.name for p in peers) or "none installed"))
+    with ServerProcess() as port:
+        ctx = Context(port, settings, peers)
+        for name in args.scenario or SCENARIOS:
+            RUNNERS[name](ctx)
+    elapsed = time.monotonic() - started
+    print(f"streamchat benchmarks ({'quick' if args.quick else 'full'} run, {elapsed:.0f} s); "
+          f"{machine()}")
+    print(f"peers: {', '.join(p.name for p in peers) or 'none installed (skipped)'}")
+    print(table(ctx.rows, args.format))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
