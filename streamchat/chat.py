@@ -94,6 +94,12 @@ class Chat:
         keep_interrupted: bool = True,
         **options: Any,
     ) -> None:
+        if "model" in options:
+            # The model belongs to the client, so that `use(other_client)` switches it too.
+            raise ConfigurationError(
+                "a Chat takes its model from its client: pass Client(..., model=...), or "
+                "model=... to one turn"
+            )
         self.client = client
         self.keep_interrupted = keep_interrupted
         self.options: Dict[str, Any] = dict(options)
@@ -169,9 +175,7 @@ class Chat:
 
     # -- turns ----------------------------------------------------------------------------
 
-    def stream(
-        self, prompt: Optional[Prompt] = None, **options: Any
-    ) -> Stream:
+    def stream(self, prompt: Optional[Prompt] = None, **options: Any) -> Stream:
         """Start a turn and return its Stream (iterate it as `client.stream`'s).
 
         `prompt` is a string (a user message), a Message, or a list of them; with no

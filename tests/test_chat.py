@@ -544,3 +544,12 @@ def test_with_missing_results_places_fillers_after_their_call():
         ("user", None, "next"),
     ]
     assert with_missing_results(repaired) == repaired
+
+
+def test_the_model_belongs_to_the_client(server):
+    with pytest.raises(streamchat.ConfigurationError):
+        make_client(server, "openai").chat(model="other")
+    chat = make_client(server, "openai").chat()
+    server.enqueue(text="ok")
+    chat.send("hi", model="per-turn")
+    assert chat_requests(server)[-1].json["model"] == "per-turn"
