@@ -8,6 +8,7 @@ import logging
 
 __version__ = "0.1.0"
 
+from .chat import Chat, Run, ToolResultEvent, ToolRoundsExceededError
 from .client import Client
 from .errors import (
     AuthenticationError,
@@ -61,6 +62,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "AuthenticationError",
     "CancelledEvent",
+    "Chat",
     "ChatRequest",
     "ChatResponse",
     "Client",
@@ -82,6 +84,7 @@ __all__ = [
     "RateLimitError",
     "ResponseFormat",
     "RetryEvent",
+    "Run",
     "RetryPolicy",
     "ServerError",
     "StartEvent",
@@ -98,6 +101,8 @@ __all__ = [
     "ToolCallDeltaEvent",
     "ToolCallEvent",
     "ToolCallStartEvent",
+    "ToolResultEvent",
+    "ToolRoundsExceededError",
     "TurnInProgressError",
     "Usage",
     "UsageEvent",

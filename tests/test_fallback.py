@@ -3,9 +3,9 @@
 import threading
 
 import pytest
+from loopback import Loopback
 
 import streamchat
-from loopback import Loopback
 
 OK = (b'data: {"id":"x","choices":[{"index":0,"delta":{"content":"from %s"}}]}\n\n'
       b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')

@@ -6,9 +6,9 @@ thread left behind.
 """
 
 import pytest
+from conftest import wait_for_threads
 
 import streamchat
-from conftest import wait_for_threads
 from streamchat.testing import FakeServer
 
 WIRES = ["openai", "openai-responses", "anthropic", "gemini", "ollama"]
@@ -69,7 +69,7 @@ def test_retryable_status_then_recovery(server, wire, status, retry_after, delay
 ])
 def test_client_errors_are_never_retried(server, wire, status, error_class, no_backoff):
     server.enqueue(status=status)
-    events, error = collect(client(server, wire).stream("hi"))
+    _, error = collect(client(server, wire).stream("hi"))
     assert isinstance(error, error_class)
     assert error.status_code == status and error.provider == wire
     assert wire in str(error) and str(status) in str(error)
@@ -160,6 +160,6 @@ def test_silent_start_hits_first_token_and_is_retried(server, wire, no_backoff):
 @pytest.mark.parametrize("wire", WIRES)
 def test_total_deadline(server, wire):
     server.enqueue(text=TEXT, chunk_size=2, chunk_delay=0.05)
-    events, error = collect(client(server, wire, attempts=1, total=0.3).stream("hi"))
+    _, error = collect(client(server, wire, attempts=1, total=0.3).stream("hi"))
     assert isinstance(error, streamchat.StreamTimeoutError) and error.phase == "total"
     assert TEXT.startswith(error.partial.text)

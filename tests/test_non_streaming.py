@@ -84,12 +84,7 @@ def test_the_request_asks_for_no_stream(server, wire):
         assert request.json["stream"] is False
 
 
-@pytest.mark.parametrize("wire", [
-    pytest.param("openai", marks=pytest.mark.xfail(
-        strict=True, reason="openai_chat.build_request sends Accept: text/event-stream "
-        "whatever request.stream says")),
-    *WIRES[1:],
-])
+@pytest.mark.parametrize("wire", WIRES)
 def test_the_request_accepts_json(server, wire):
     server.enqueue(text="ok")
     make_client(server, wire, stream=False).complete("hi")

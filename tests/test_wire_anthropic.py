@@ -491,7 +491,11 @@ def test_structured_output_is_a_forced_tool() -> None:
         "description": "Give the final answer as the input of this tool, following its schema.",
         "input_schema": fmt.json_schema,
     }
-    assert body["tool_choice"] == {"type": "tool", "name": "structured_output_weather_report"}
+    # Beside the caller's tools, one tool must be used, whichever it is.
+    assert body["tool_choice"] == {"type": "any"}
+    alone = wire.build_request(request.model_copy(update={"tools": []}), ENDPOINT).json
+    assert alone is not None
+    assert alone["tool_choice"] == {"type": "tool", "name": "structured_output_weather_report"}
     # A forced tool is refused with thinking on, so it is only offered then.
     thinking = wire.build_request(request.model_copy(update={"thinking": True}), ENDPOINT).json
     assert thinking is not None and thinking["tool_choice"] == {"type": "auto"}
@@ -519,3 +523,29 @@ def test_empty_messages_are_left_out() -> None:
     assert body is not None
     assert body["messages"] == [{"role": "user", "content": [
         {"type": "text", "text": "hi"}, {"type": "text", "text": "again"}]}]
+
+
+def test_final_assistant_prefill_loses_trailing_white_space():
+    from streamchat.types import ChatRequest, Message
+    from streamchat.wire import anthropic
+    from streamchat.wire.common import Endpoint
+
+    request = ChatRequest(model="m", messages=[
+        Message.user("Tell a story"),
+        Message(role="assistant", content="Once upon a time \n", interrupted=True),
+    ])
+    body = anthropic.build_request(request, Endpoint(provider="anthropic", base_url="x")).json
+    assert body["messages"][-1]["content"] == [{"type": "text", "text": "Once upon a time"}]
+
+
+def test_structured_output_beside_tools_requires_a_tool_not_the_format():
+    from streamchat.types import ChatRequest, Message, ResponseFormat, Tool
+    from streamchat.wire import anthropic
+    from streamchat.wire.common import Endpoint
+
+    request = ChatRequest(model="m", messages=[Message.user("hi")],
+                          tools=[Tool(name="lookup")],
+                          response_format=ResponseFormat(name="Answer", json_schema={}))
+    body = anthropic.build_request(request, Endpoint(provider="anthropic", base_url="x")).json
+    assert body["tool_choice"] == {"type": "any"}
+    assert [t["name"] for t in body["tools"]] == ["lookup", "structured_output_Answer"]

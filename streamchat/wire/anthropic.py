@@ -131,6 +131,15 @@ def _messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[str, An
             turns[-1]["content"].extend(blocks)
         else:
             turns.append({"role": role, "content": blocks})
+    if turns and turns[-1]["role"] == "assistant":
+        # NOTE: a final assistant turn is a prefill, which may not end in white space.
+        last = turns[-1]["content"][-1]
+        if last.get("type") == "text":
+            last["text"] = last["text"].rstrip()
+            if not last["text"]:
+                turns[-1]["content"].pop()
+                if not turns[-1]["content"]:
+                    turns.pop()
     return ("\n\n".join(system) or None), turns
 
 
@@ -180,8 +189,14 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     budget = _thinking_budget(request.thinking)
     if request.response_format is not None:
         tools.append(format_tool(request.response_format))
-        # NOTE: with thinking on, the API refuses a forced tool, so the format tool is offered.
-        choice = {"type": "auto"} if budget else {"type": "tool", "name": tools[-1]["name"]}
+        # NOTE: with thinking on, the API refuses a forced tool, so the format tool is offered;
+        # beside the caller's tools it is required that one of them is used, not which one.
+        if budget:
+            choice = {"type": "auto"}
+        elif len(tools) > 1:
+            choice = {"type": "any"}
+        else:
+            choice = {"type": "tool", "name": tools[-1]["name"]}
     if tools:
         body["tools"] = tools
     if choice is not None:

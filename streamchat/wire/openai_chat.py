@@ -122,8 +122,12 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     body["temperature"] = request.temperature
     body["reasoning_effort"] = effort_for(request.thinking)
     body = merge_extra(drop_none(body), request.extra_body)
+    accept = "text/event-stream" if request.stream else "application/json"
     return HttpRequest(
-        "POST", join_url(endpoint.base_url, "chat/completions"), auth_headers(endpoint), body
+        "POST",
+        join_url(endpoint.base_url, "chat/completions"),
+        auth_headers(endpoint, accept=accept),
+        body,
     )
 
 
