@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pathlib
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from streamchat.accumulate import fold
+from streamchat.errors import StreamChatError
 from streamchat.framing import frames_for
 from streamchat.types import ChatResponse, Event
 
@@ -34,6 +35,21 @@ def decode(
         events.extend(decoder.feed(frame))
     events.extend(decoder.close())
     return events
+
+
+def outcome(
+    module: Any, wire: str, name: str, size: Optional[int], provider: Optional[str] = None
+) -> Tuple[List[Event], Optional[StreamChatError]]:
+    """Decode a fixture split into `size`-byte chunks: the events, and the error if any."""
+    decoder = module.new_decoder(provider or wire)
+    events: List[Event] = []
+    try:
+        for frame in frames_for(module.FRAMING, split(fixture(wire, name), size)):
+            events.extend(decoder.feed(frame))
+        events.extend(decoder.close())
+    except StreamChatError as exc:
+        return events, exc
+    return events, None
 
 
 def folded(events: List[Event]) -> ChatResponse:

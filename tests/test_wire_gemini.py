@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Literal, Optional, Tuple
 
 import pytest
-from helpers import CHUNK_SIZES, split
+from helpers import CHUNK_SIZES, outcome
 from pydantic import BaseModel, ConfigDict, Field
 
 from streamchat.accumulate import fold
@@ -27,7 +27,7 @@ from streamchat.errors import (
     ServerError,
     StreamChatError,
 )
-from streamchat.framing import Frame, frames_for
+from streamchat.framing import Frame
 from streamchat.types import (
     ChatRequest,
     ChatResponse,
@@ -49,19 +49,7 @@ KEY = "AIzaSy-test-key-0123456789"
 
 
 def decode(name: str, size: Optional[int]) -> Tuple[List[Event], Optional[StreamChatError]]:
-    """Feed a fixture through the real framing in `size`-byte chunks; collect events up to
-    the error, if any, the way the worker does."""
-    data = (FIXTURES / name).read_bytes()
-    chunks = split(data, size)
-    decoder = gemini.new_decoder("gemini")
-    events: List[Event] = []
-    try:
-        for frame in frames_for(gemini.FRAMING, chunks):
-            events.extend(decoder.feed(frame))
-        events.extend(decoder.close())
-    except StreamChatError as exc:
-        return events, exc
-    return events, None
+    return outcome(gemini, "gemini", name, size)
 
 
 def check_text(response: ChatResponse, error: Optional[StreamChatError]) -> None:

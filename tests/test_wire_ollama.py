@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
-from helpers import CHUNK_SIZES, split
+from helpers import CHUNK_SIZES, outcome
 
 from streamchat.accumulate import fold
 from streamchat.errors import ProtocolError, ServerError, StreamChatError
-from streamchat.framing import Frame, frames_for
+from streamchat.framing import Frame
 from streamchat.types import (
     ChatRequest,
     ChatResponse,
@@ -48,19 +48,7 @@ CALL = ["tool_call_start", "tool_call_delta", "tool_call"]
 
 
 def decode(name: str, size: Optional[int]) -> Tuple[List[Event], Optional[StreamChatError]]:
-    """Feed a fixture through the real framing in `size`-byte chunks; collect events up to
-    the error, if any, the way the worker does."""
-    data = (FIXTURES / name).read_bytes()
-    chunks = split(data, size)
-    decoder = ollama.new_decoder("ollama")
-    events: List[Event] = []
-    try:
-        for frame in frames_for(ollama.FRAMING, chunks):
-            events.extend(decoder.feed(frame))
-        events.extend(decoder.close())
-    except StreamChatError as exc:
-        return events, exc
-    return events, None
+    return outcome(ollama, "ollama", name, size)
 
 
 def check_text(response: ChatResponse, error: Optional[StreamChatError]) -> None:

@@ -9,7 +9,7 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from helpers import CHUNK_SIZES, FIXTURES, fixture, split
+from helpers import CHUNK_SIZES, FIXTURES, outcome
 
 from streamchat.accumulate import fold
 from streamchat.errors import (
@@ -19,7 +19,7 @@ from streamchat.errors import (
     ServerError,
     StreamChatError,
 )
-from streamchat.framing import Frame, frames_for
+from streamchat.framing import Frame
 from streamchat.types import (
     ChatRequest,
     DoneEvent,
@@ -43,16 +43,7 @@ ENDPOINT = Endpoint(PROVIDER, "https://api.openai.com/v1", api_key="sk-test-secr
 
 
 def run(name: str, size: Optional[int]) -> Tuple[List[Event], Optional[StreamChatError]]:
-    """Decode a fixture split into `size`-byte chunks: the events, and the error if any."""
-    decoder = wire.new_decoder(PROVIDER)
-    events: List[Event] = []
-    try:
-        for frame in frames_for(wire.FRAMING, split(fixture(PROVIDER, name), size)):
-            events.extend(decoder.feed(frame))
-        events.extend(decoder.close())
-    except StreamChatError as exc:
-        return events, exc
-    return events, None
+    return outcome(wire, PROVIDER, name, size)
 
 
 def decode(name: str, size: Optional[int]) -> List[Event]:

@@ -37,6 +37,7 @@ from .common import (
     join_url,
     load_json,
     merge_extra,
+    text_events,
     truncated,
     typed_body_errors,
     typed_errors,
@@ -292,7 +293,7 @@ class Decoder:
         kind = block.get("type")
         if kind == "text":
             self._kinds[index] = "text"
-            return _text(block.get("text"))
+            return text_events(block.get("text"))
         if kind == "thinking":
             self._kinds[index] = "thinking"
             thinking = block.get("thinking")
@@ -317,7 +318,7 @@ class Decoder:
     def _block_delta(self, index: Any, delta: Mapping[str, Any]) -> List[Event]:
         kind = delta.get("type")
         if kind == "text_delta":
-            return _text(delta.get("text"))
+            return text_events(delta.get("text"))
         if kind == "thinking_delta":
             thinking = delta.get("thinking")
             return [ThinkingEvent(text=thinking)] if isinstance(thinking, str) and thinking else []
@@ -380,10 +381,6 @@ class Decoder:
         if self._done:
             return []
         raise truncated(self._provider, "message_stop")
-
-
-def _text(text: Any) -> List[Event]:
-    return [TextEvent(text=text)] if isinstance(text, str) and text else []
 
 
 def new_decoder(provider: str) -> Decoder:

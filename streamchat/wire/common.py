@@ -24,7 +24,7 @@ from typing import (
 )
 
 from ..errors import ProtocolError, StreamChatError
-from ..types import ChatRequest, Event, FinishReason, HttpRequest, Usage
+from ..types import ChatRequest, Event, FinishReason, HttpRequest, TextEvent, Usage
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,11 @@ class WireFormat(Protocol):
     def new_decoder(self, provider: str) -> Decoder: ...
 
     def decode_body(self, body: Any, provider: str) -> List[Event]: ...
+
+
+def text_events(value: Any) -> List[Event]:
+    """A text event for a non-empty string; providers send empty and null deltas freely."""
+    return [TextEvent(text=value)] if isinstance(value, str) and value else []
 
 
 def join_url(base_url: str, path: str) -> str:

@@ -21,7 +21,6 @@ from ..types import (
     FinishReason,
     HttpRequest,
     Message,
-    TextEvent,
     ThinkingEvent,
     Tool,
     Usage,
@@ -36,6 +35,7 @@ from .common import (
     join_url,
     load_json,
     merge_extra,
+    text_events,
     truncated,
     typed_body_errors,
     typed_errors,
@@ -221,7 +221,7 @@ class Decoder:
         if kind in ("response.created", "response.in_progress"):
             self._remember(event.get("response"))
         elif kind in ("response.output_text.delta", "response.refusal.delta"):
-            return _text(event.get("delta"))
+            return text_events(event.get("delta"))
         elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             delta = event.get("delta")
             return [ThinkingEvent(text=delta)] if isinstance(delta, str) and delta else []
@@ -392,10 +392,6 @@ class Decoder:
         raise truncated(self._provider, "response.completed")
 
 
-def _text(delta: Any) -> List[Event]:
-    return [TextEvent(text=delta)] if isinstance(delta, str) and delta else []
-
-
 def new_decoder(provider: str) -> Decoder:
     return Decoder(provider)
 
@@ -424,7 +420,7 @@ def decode_body(body: Any, provider: str) -> List[Event]:
         elif kind == "message":
             for part in item.get("content") or ():
                 if isinstance(part, dict):
-                    events.extend(_text(part.get("text") or part.get("refusal")))
+                    events.extend(text_events(part.get("text") or part.get("refusal")))
         elif kind == "function_call":
             event = {"type": "response.output_item.done", "output_index": index, "item": item}
             events.extend(decoder.feed_event(event))
