@@ -42,7 +42,9 @@ def _sse(data: object, event: str = "") -> bytes:
 _CHAT_ID = "chatcmpl-C9xQ1ZpQk3v8Hh2bYt6uJw0RnLmAe"
 
 
-def _chat_chunk(delta_obj: Dict[str, object], finish: object = None, i: int = 0) -> Dict[str, object]:
+def _chat_chunk(
+    delta_obj: Dict[str, object], finish: object = None, i: int = 0
+) -> Dict[str, object]:
     return {
         "id": _CHAT_ID,
         "object": "chat.completion.chunk",

@@ -27,7 +27,7 @@ import time
 import timeit
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # python benchmarks/run.py
@@ -227,7 +227,7 @@ def scenario_throughput(ctx: Context) -> None:
                 for _ in range(s.peer_runs):
                     ftimes.append(time_count(floor, wire, peer_base))
                     times.append(time_count(peer, wire, peer_base))
-            except Exception as exc:  # noqa: BLE001 - a broken peer is reported, not fatal
+            except Exception as exc:  # a broken peer is reported, not fatal
                 ctx.add("1 throughput", wire, peer.name, "events/s (cost)", f"failed: {exc!r:.60}")
                 continue
             peer_rate, pfloor = n / statistics.median(times), n / statistics.median(ftimes)
@@ -269,7 +269,7 @@ def scenario_latency(ctx: Context) -> None:
             try:
                 got = paced(subject, wire, base)
                 ref = paced(floor, wire, base)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 ctx.add("2 latency", f"{framing}", subject.name, "delay", f"failed: {exc!r:.60}")
                 continue
             case = f"{framing} ({wire})"
@@ -305,7 +305,7 @@ def interrupt_once(client: clients.Client, ctx: Context, token: str,
         try:
             for _ in handle.texts:
                 pass
-        except Exception:  # noqa: BLE001 - how a peer reports the stop does not matter
+        except Exception:  # how a peer reports the stop does not matter
             pass
         end_time.append(time.monotonic())
         ended.set()
@@ -337,7 +337,6 @@ def scenario_interrupt(ctx: Context) -> None:
         lat.append(got["latency"])
         srv.append(got["server"] if got["server"] is not None else float("inf"))
     lib.close()
-    floor_result = "never"
     others: List[clients.Client] = [clients.Floor()] + [p for p in ctx.peers]
     results: Dict[str, str] = {}
     for other in others:
@@ -346,7 +345,7 @@ def scenario_interrupt(ctx: Context) -> None:
             try:
                 got = interrupt_once(other, ctx, f"{other.name[:3]}{os.getpid()}-{i}", cap=1.0)
                 woke.append(got["latency"])
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 woke.append(None)
                 log(f"  {other.name}: {exc!r}")
         stopped = [w for w in woke if w is not None]
@@ -355,8 +354,8 @@ def scenario_interrupt(ctx: Context) -> None:
             else f"not in 1 s ({len(woke) - len(stopped)} of {len(woke)})")
         other.close()
     floor_result = results.pop("floor")
-    ctx.add("3 interrupt", "silent stream", "streamchat", "stop, median", ms(statistics.median(lat)),
-            floor_result)
+    ctx.add("3 interrupt", "silent stream", "streamchat", "stop, median",
+            ms(statistics.median(lat)), floor_result)
     ctx.add("3 interrupt", "silent stream", "streamchat", f"stop, worst of {len(lat)}",
             ms(max(lat)), floor_result, "", "< 20 ms", verdict(max(lat) < 0.020))
     ctx.add("3 interrupt", "silent stream", "streamchat", "server sees close, median",
@@ -387,7 +386,7 @@ def concurrency_child(name: str, streams: int, events: int, port: int) -> Dict[s
         barrier.wait()
         try:
             counts.append(client.count(wire, base))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failures.append(repr(exc))
 
     threads = [threading.Thread(target=one) for _ in range(streams)]
@@ -439,7 +438,7 @@ def scenario_concurrency(ctx: Context) -> None:
         for name in names:
             try:
                 got = run_child(name, streams, s.concurrency_events, ctx.port)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 ctx.add("4 concurrency", case, name, "wall time", f"failed: {exc}")
                 continue
             complete = got["events"] == total and not got["failures"]
@@ -540,7 +539,8 @@ def machine() -> str:
     cpu = ""
     try:
         with open("/proc/cpuinfo") as info:
-            cpu = next((l.split(":", 1)[1].strip() for l in info if l.startswith("model name")), "")
+            cpu = next((line.split(":", 1)[1].strip() for line in info
+                        if line.startswith("model name")), "")
     except OSError:
         pass
     versions = []
@@ -565,7 +565,8 @@ RUNNERS: Dict[str, Callable[[Context], None]] = {
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks",
+                                     description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run")
     parser.add_argument("--scenario", action="append", choices=SCENARIOS,
                         help="run only this scenario (repeatable)")

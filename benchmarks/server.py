@@ -93,7 +93,7 @@ def _read_request(reader) -> Optional[Tuple[str, str]]:  # type: ignore[no-untyp
 def _pace(sock: socket.socket, wire: str, n: int, framing: str, interval: float) -> None:
     """Events whose text is the moment each was handed to the kernel."""
     render = bodies.RENDERERS[wire]
-    stamp = "%018.6f" % 0.0
+    stamp = f"{0.0:018.6f}"
     head, tail = render.head(n), render.tail(n)
     template = render.text(0, "@" + stamp)
     length = sum(map(len, head)) + n * len(template) + sum(map(len, tail))
@@ -112,7 +112,7 @@ def _pace(sock: socket.socket, wire: str, n: int, framing: str, interval: float)
 
 def _silent(sock: socket.socket, wire: str, token: str) -> None:
     render = bodies.RENDERERS[wire]
-    pieces = render.head(1) + [render.text(0, "hello")]
+    pieces = [*render.head(1), render.text(0, "hello")]
     sock.sendall(_head(wire, "chunked") + b"".join(_chunk(p) for p in pieces))
     sock.settimeout(SILENCE_LIMIT)
     try:

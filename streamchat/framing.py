@@ -107,16 +107,34 @@ class _ChunkCleaner:
         # two newlines arrive in different chunks still ends an event: otherwise the
         # limit would depend on how the bytes happened to be split.
         carried = "\n" if self._ends_line else ""
+        self._ends_line = text.endswith("\n")
+        if self._pending + len(text) + 1 <= self._max:
+            # No event in this text can be over the limit; only the size of the one left
+            # open matters, and measuring it alone spares a split per chunk.
+            self._pending = _open_event_size(carried + text, self._pending - len(carried))
+            return
         pieces = (carried + text).split("\n\n")
         sizes = [len(piece) for piece in pieces]
         sizes[0] += self._pending - len(carried)
         self._pending = sizes[-1]
-        self._ends_line = text.endswith("\n")
         if max(sizes) > self._max:
             raise FrameTooLargeError(
                 f"the server sent a single event of more than {self._max} bytes; "
                 "raise max_frame_bytes if this is expected"
             )
+
+
+def _open_event_size(text: str, carried_size: int) -> int:
+    """What `text.split("\n\n")[-1]` measures (plus `carried_size` when text holds no
+    boundary), without the split: a run of newlines splits into pairs from its start."""
+    end = text.rfind("\n\n")
+    if end == -1:
+        return len(text) + carried_size
+    start = end
+    while start > 0 and text[start - 1] == "\n":
+        start -= 1
+    run = end + 2 - start
+    return len(text) - start - run + run % 2
 
 
 def sse_frames(

@@ -453,18 +453,21 @@ class Worker:
         target: Optional[Target] = None,
     ) -> bool:
         """Add events to the batch; True once the terminal `done` event is among them."""
-        done = False
+        done = content = False
         for position, event in enumerate(events):
             kind = event.type
             if kind in CONTENT_EVENT_TYPES:
-                self._content = True
-                if deadlines is not None:
-                    deadlines.last_content = time.monotonic()
+                content = True
             elif isinstance(event, (UsageEvent, DoneEvent)):
                 done = done or kind == "done"
                 price = target.price if target is not None else None
                 if price is not None and event.usage is not None:
                     events[position] = event.model_copy(update={"usage": price(event.usage)})
+        if content:
+            # One frame's events arrived together: one clock reading serves them all.
+            self._content = True
+            if deadlines is not None:
+                deadlines.last_content = time.monotonic()
         self._batch.extend(events)
         return done
 

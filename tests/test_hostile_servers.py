@@ -39,7 +39,7 @@ def consume(stream: streamchat.Stream) -> Tuple[List[Any], Optional[BaseExceptio
         try:
             for event in stream:
                 result["events"].append(event)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+        except BaseException as exc:  # handed to the test thread
             result["error"] = exc
         result["elapsed"] = time.monotonic() - started
 
@@ -190,7 +190,7 @@ def test_a_server_that_stalls_inside_the_headers_hits_the_deadline():
 
     with Loopback(handler) as server:
         timeouts = streamchat.Timeouts(first_token=0.5)
-        events, error, elapsed = consume(make_client(server, timeouts=timeouts).stream("hi"))
+        _, error, elapsed = consume(make_client(server, timeouts=timeouts).stream("hi"))
         assert isinstance(error, streamchat.StreamTimeoutError)
         assert error.phase == "first_token"
         assert elapsed < 0.5 + 2.0

@@ -101,7 +101,7 @@ def run_decoder(
         for frame in frames_for(module.FRAMING, chunks, max_frame_bytes=max_frame_bytes):
             events.extend(decoder.feed(frame))
         events.extend(decoder.close())
-    except Exception as exc:  # noqa: BLE001 - which exceptions escape is the property
+    except Exception as exc:  # which exceptions escape is the property
         return Outcome(events, exc)
     return Outcome(events, None)
 
@@ -247,7 +247,7 @@ def replay_outcome(
         try:
             for event in stream:
                 events.append(event)
-        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+        except BaseException as exc:  # reported to the test thread
             result["error"] = exc
         result["events"] = events
         result["response"] = stream.response
@@ -544,7 +544,8 @@ def test_any_whole_body_decodes_or_raises_a_typed_error(wire, body):
         # AttributeError: finishReason not a string
         ("gemini", b'data: {"candidates": [{"finishReason": 7}]}\n\n'),
         # AttributeError: message_start's message a number
-        ("anthropic", b'event: message_start\ndata: {"type": "message_start", "message": 1e308}\n\n'),
+        ("anthropic", b'event: message_start\n'
+                      b'data: {"type": "message_start", "message": 1e308}\n\n'),
         # TypeError: an unhashable content block index
         ("anthropic", b'data: {"type": "content_block_start", "index": [], '
                       b'"content_block": {"type": "text"}}\n\n'),
