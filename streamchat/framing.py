@@ -106,6 +106,8 @@ class _ChunkCleaner:
         # Every event in the text is measured, not only the last, and a blank line whose
         # two newlines arrive in different chunks still ends an event: otherwise the
         # limit would depend on how the bytes happened to be split.
+        if not text:
+            return  # a chunk that was only a held-back CR says nothing about line ends
         carried = "\n" if self._ends_line else ""
         self._ends_line = text.endswith("\n")
         if self._pending + len(text) + 1 <= self._max:

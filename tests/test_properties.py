@@ -613,3 +613,45 @@ def test_an_oversized_event_inside_one_chunk_is_caught():
     raw = big + b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n'
     outcome = check(run_decoder("openai", [raw], max_frame_bytes=200))
     assert isinstance(outcome.error, FrameTooLargeError)
+
+
+def event_sizes(raw: bytes) -> List[int]:
+    """The size of each SSE event or NDJSON line as the limit measures it (characters)."""
+    text = raw.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    return [len(piece) for piece in text.split("\n\n" if b"data:" in raw else "\n")]
+
+
+@pytest.mark.parametrize("path", STREAMS, ids=ids(STREAMS))
+@quick(10)
+@given(data=st.data())
+def test_whether_the_frame_limit_trips_does_not_depend_on_the_split(path, data):
+    """Any split gives the unlimited outcome or FrameTooLargeError; which one depends only
+    on the sizes (to within two characters at the very limit), never on the split, except
+    that an in-stream error met before the big event may come first."""
+    raw = path.read_bytes()
+    largest = max(event_sizes(raw))
+    limit = data.draw(st.integers(16, largest + 50), label="limit")
+    cuts = data.draw(st.lists(st.integers(1, max(1, len(raw) - 1)), max_size=30), label="cuts")
+    splits = ([raw], split_at(raw, cuts), split_at(raw, range(len(raw))))
+    full = reference(path)
+    for chunks in splits:
+        outcome = check(run_decoder(wire_of(path), chunks, max_frame_bytes=limit))
+        assert full.events[: len(outcome.events)] == outcome.events
+        if isinstance(outcome.error, FrameTooLargeError):
+            assert limit < largest + 2, f"limit {limit} tripped on events of {largest}"
+        else:
+            assert outcome.key() == full.key()
+            assert limit > largest - 2 or full.error is not None, f"limit {limit} missed"
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_crlf_blank_lines_split_into_pieces_still_end_events_for_the_size_limit(size):
+    """A CR held back at the end of a chunk once made the framer forget that the line
+    before had ended, so CRLF streams read in small pieces tripped the limit after
+    max_frame_bytes of small events."""
+    raw = (FIXTURES / "gemini" / "text.sse").read_bytes()
+    assert b"\r\n\r\n" in raw
+    limit = max(event_sizes(raw)) + 10
+    chunks = [raw[i:i + size] for i in range(0, len(raw), size)]
+    outcome = check(run_decoder("gemini", chunks, max_frame_bytes=limit))
+    assert outcome.key() == reference(FIXTURES / "gemini" / "text.sse").key()
