@@ -145,6 +145,7 @@ class Client:
         thinking: Union[bool, int, str, None] = None,
         prices: Optional[Any] = None,
         max_frame_bytes: Optional[int] = None,
+        max_connections: int = 32,
         _defer_configuration_errors: bool = False,
     ) -> None:
         name, model = split_provider(provider, model)
@@ -174,7 +175,7 @@ class Client:
         }
         self.prices = prices
         self.max_frame_bytes = max_frame_bytes
-        self._transport = Transport(verify=verify)
+        self._transport = Transport(verify=verify, pool_maxsize=max_connections)
         self._config_error: Optional[ConfigurationError] = None
         self._endpoint: Optional[Endpoint] = None
         try:

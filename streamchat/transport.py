@@ -286,6 +286,8 @@ class Transport:
     """Sends HttpRequests; one per Client, shared by all its streams and threads."""
 
     def __init__(self, *, verify: bool = True, pool_maxsize: int = 32) -> None:
+        """`pool_maxsize` is how many idle connections per host are kept for reuse; more
+        streams than that still run at once, their extra connections closed after use."""
         # max_retries=0: retries are streamchat's, visible as events; urllib3 must not
         # retry underneath them.
         self._adapter = _WatchedAdapter(max_retries=0, pool_maxsize=pool_maxsize)

@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Set, Tuple, Type
+from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Type
 
 from .accumulate import ResponseSnapshot, accumulate_event
 from .errors import (
@@ -33,6 +33,7 @@ from .errors import (
 )
 from .framing import frames_for
 from .options import RetryPolicy, Timeouts
+from .redaction import redact, secrets_of
 from .transport import Body, ReadTimedOut, Transport, shutdown_socket, wait_readable
 from .types import (
     CONTENT_EVENT_TYPES,
@@ -51,57 +52,10 @@ from .types import (
 )
 from .wire.common import Endpoint, WireFormat
 
-MIN_SECRET_LENGTH = 8
-"""Shorter keys ("ollama", "EMPTY") guard nothing, and masking them would garble text."""
-CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
-MASK = "[redacted]"
-
 POLL_SECONDS = 0.05
 """How often a waiting consumer looks at a caller's cancel Event."""
 QUEUE_BATCHES = 64
 """Batches of events in flight before the worker waits for the consumer."""
-
-
-def secrets_of(targets: Sequence[Target]) -> List[str]:
-    """The keys a stream sends: its API keys and the values of credential headers."""
-    found: Set[str] = set()
-    for target in targets:
-        endpoint = target.endpoint
-        if endpoint is None:
-            continue
-        values = [endpoint.api_key] + [
-            v for k, v in endpoint.headers.items() if k.lower() in CREDENTIAL_HEADERS
-        ]
-        for value in values:
-            if value:
-                found.update((value, value.split(" ", 1)[-1]))
-    return sorted((s for s in found if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True)
-
-
-def _masked(value: Any, secrets: Sequence[str]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, dict):
-        return {k: _masked(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_masked(v, secrets) for v in value)
-    return value
-
-
-def redact(exc: BaseException, secrets: Sequence[str]) -> None:
-    """Mask keys in an error and its causes before it reaches an event, a log or the
-    caller: some servers quote the key they rejected in their error message."""
-    seen: Set[int] = set()
-    current: Optional[BaseException] = exc
-    while secrets and current is not None and id(current) not in seen:
-        seen.add(id(current))
-        current.args = tuple(_masked(arg, secrets) for arg in current.args)
-        if isinstance(current, StreamChatError):
-            current.message = _masked(current.message, secrets)
-            current.body = _masked(current.body, secrets)
-        current = current.__cause__ or current.__context__
 
 
 def backoff_wait(stop: threading.Event, delay: float) -> bool:
