@@ -35,6 +35,8 @@ from .worker import Stream, Target, start_stream
 if TYPE_CHECKING:
     import threading
 
+    from .chat import Chat
+
 Prompt = Union[str, Message, Sequence[Union[Message, Mapping[str, Any]]]]
 ToolSpec = Union[Tool, Type[BaseModel], Callable[..., Any], Mapping[str, Any]]
 FormatSpec = Union[Type[BaseModel], Mapping[str, Any], ResponseFormat]
@@ -304,7 +306,7 @@ class Client:
         """Stream, drain and return the ChatResponse."""
         return self.stream(prompt, **options).final()
 
-    def chat(self, system: Optional[str] = None, **options: Any) -> Any:
+    def chat(self, system: Optional[str] = None, **options: Any) -> Chat:
         """A multi-turn conversation that keeps its history (see `streamchat.Chat`)."""
         from .chat import Chat
 
