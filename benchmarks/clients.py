@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import socket
-import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 PROMPT = "Write a long story."
@@ -46,6 +45,9 @@ class Client:
     wires: Tuple[str, ...] = ()
     slow = False
     """Slow clients run shorter streams and fewer rounds, so the whole run stays short."""
+
+    def prepare(self, wire: str, base: str) -> None:
+        """Make ready to stream from `base` as a new client would: built, no connection."""
 
     def texts(self, wire: str, base: str) -> Iterator[str]:
         return self.open(wire, base).texts
@@ -85,6 +87,9 @@ class StreamChat(Client):
                 retry=self._sc.RetryPolicy(max_attempts=1),
             )
         return self._clients[key]
+
+    def prepare(self, wire: str, base: str) -> None:
+        self.client(wire, base)
 
     def count(self, wire: str, base: str) -> int:
         n = 0
@@ -132,8 +137,17 @@ class Floor(Client):
         from requests.adapters import HTTPAdapter
 
         self._requests = requests
-        self.session = requests.Session()
-        self.session.mount("http://", HTTPAdapter(pool_maxsize=32))
+        self._adapter = HTTPAdapter
+        self.session = self._session()
+
+    def _session(self) -> Any:
+        session = self._requests.Session()
+        session.mount("http://", self._adapter(pool_maxsize=32))
+        return session
+
+    def prepare(self, wire: str, base: str) -> None:
+        self.session.close()
+        self.session = self._session()
 
     def _post(self, wire: str, base: str) -> Any:
         body = {"model": MODELS[wire], "messages": [{"role": "user", "content": PROMPT}],
@@ -214,16 +228,18 @@ class OpenAISDK(Client):
     wires = ("openai", "openai-responses")
 
     def __init__(self) -> None:
-        import openai
-
-        self._openai = openai
         self._clients: Dict[str, Any] = {}
 
     def client(self, base: str) -> Any:
         if base not in self._clients:
-            self._clients[base] = self._openai.OpenAI(
+            import openai  # on first use: the parent process only needs the name
+
+            self._clients[base] = openai.OpenAI(
                 api_key="sk-bench", base_url=base + "/v1", max_retries=0)
         return self._clients[base]
+
+    def prepare(self, wire: str, base: str) -> None:
+        self.client(base)
 
     def open(self, wire: str, base: str) -> Handle:
         client = self.client(base)
@@ -247,15 +263,17 @@ class AnthropicSDK(Client):
     wires = ("anthropic",)
 
     def __init__(self) -> None:
-        import anthropic
-
-        self._anthropic = anthropic
         self._clients: Dict[str, Any] = {}
 
-    def open(self, wire: str, base: str) -> Handle:
+    def prepare(self, wire: str, base: str) -> None:
         if base not in self._clients:
-            self._clients[base] = self._anthropic.Anthropic(
+            import anthropic
+
+            self._clients[base] = anthropic.Anthropic(
                 api_key="sk-bench", base_url=base, max_retries=0)
+
+    def open(self, wire: str, base: str) -> Handle:
+        self.prepare(wire, base)
         stream = self._clients[base].messages.create(
             model=MODELS[wire], max_tokens=1024, stream=True,
             messages=[{"role": "user", "content": PROMPT}])
@@ -273,17 +291,14 @@ class LiteLLM(Client):
     wires = ("openai", "anthropic")
     slow = True
 
-    def __init__(self) -> None:
+    def open(self, wire: str, base: str) -> Handle:
         import litellm
 
-        self._litellm = litellm
-
-    def open(self, wire: str, base: str) -> Handle:
         if wire == "openai":
             kwargs = dict(model="openai/" + MODELS[wire], api_base=base + "/v1")
         else:
             kwargs = dict(model="anthropic/" + MODELS[wire], api_base=base)
-        stream = self._litellm.completion(
+        stream = litellm.completion(
             messages=[{"role": "user", "content": PROMPT}], api_key="sk-bench", stream=True,
             max_tokens=1024, num_retries=0, **kwargs)
         texts = (c.choices[0].delta.content for c in stream
@@ -309,9 +324,3 @@ def make(name: str) -> Client:
     factories.update({factory.name: factory for _, factory in PEERS})  # type: ignore[attr-defined]
     return factories[name]()
 
-
-def run_threads(target: Callable[[], None], count: int) -> List[threading.Thread]:
-    threads = [threading.Thread(target=target, daemon=True) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    return threads

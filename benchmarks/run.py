@@ -1,5 +1,10 @@
-"""Run the benchmarks of issue 8 and print one table, each figure beside a floor measured
-in the same run, so that the machine's drift cancels out.
+"""streamchat's benchmarks (issue 8): one table, each figure beside a floor.
+
+Every figure stands beside a floor measured in the same run, so that the machine's drift
+cancels out. The floor is the least a Python client can do with the same bytes: requests,
+`read1` of what has arrived, line splitting and one `json.loads` per event. Costs per
+event are also given in units of one `json.loads` of a typical chunk of the wire format,
+timed in the same run: a unit that stays put when the machine's speed drifts.
 
     python -m benchmarks                 # every scenario, a few minutes on 2 cores
     python -m benchmarks --quick         # a short run
@@ -16,12 +21,14 @@ from __future__ import annotations
 import argparse
 import gc
 import http.client
+import importlib.metadata
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import timeit
@@ -36,6 +43,8 @@ if __package__ in (None, ""):  # python benchmarks/run.py
 from benchmarks import bodies, clients  # noqa: E402
 
 SCENARIOS = ("throughput", "latency", "interrupt", "concurrency", "startup")
+EXTRA = ("breakdown",)
+"""Run only when named: where the library's time goes, stage by stage."""
 
 
 @dataclass
@@ -44,19 +53,21 @@ class Settings:
     runs: int = 5
     peer_events: int = 10_000
     peer_runs: int = 3
-    paced_events: int = 150
+    paced_events: int = 100
     interval_ms: int = 20
     interrupts: int = 50
-    floor_interrupts: int = 3
+    floor_interrupts: int = 2
     concurrency: Sequence[int] = (100, 500)
     concurrency_events: int = 1000
-    startup_runs: int = 7
+    peer_concurrency_events: int = 200
+    startup_runs: int = 5
 
     @classmethod
     def quick(cls) -> Settings:
         return cls(events=10_000, runs=2, peer_events=2_000, peer_runs=1, paced_events=30,
                    interrupts=10, floor_interrupts=1, concurrency=(100,),
-                   concurrency_events=200, startup_runs=3)
+                   concurrency_events=200, peer_concurrency_events=50,
+                   startup_runs=3)
 
 
 @dataclass
@@ -77,6 +88,7 @@ class Context:
     port: int
     settings: Settings
     peers: List[clients.Client]
+    quick: bool = False
     rows: List[Row] = field(default_factory=list)
 
     def base(self, kind: str, wire: str, n: int, framing: str = "chunked", arg: str = "0") -> str:
@@ -164,9 +176,16 @@ class ServerProcess:
             self.proc.wait()
 
 
+PYCACHE = Path(tempfile.gettempdir()) / "streamchat-benchmarks-pycache"
+
+
 def child_env() -> Dict[str, str]:
+    """Child interpreters see this tree first and cache bytecode outside it: without
+    cached bytecode every import would also compile, and only streamchat would pay."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     return env
 
 
@@ -196,8 +215,9 @@ def scenario_throughput(ctx: Context) -> None:
     s = ctx.settings
     log(f"1. throughput: {s.events:,}-event streams, median of {s.runs}")
     lib, floor = clients.StreamChat(), clients.Floor()
+    units = {wire: loads_seconds(wire) for wire in bodies.WIRES}
     for wire in bodies.WIRES:
-        unit = loads_seconds(wire)
+        unit = units[wire]
         for framing, label in BODIES.items():
             base = ctx.base("bulk", wire, s.events, framing)
             warm = ctx.base("bulk", wire, 1000, framing)
@@ -216,34 +236,48 @@ def scenario_throughput(ctx: Context) -> None:
                     f"{floor_rate:,.0f} ({1 / floor_rate / unit:.1f})",
                     f"{lib_rate / floor_rate:.2f}", f">= {need:.1f}",
                     verdict(lib_rate / floor_rate >= need))
-        for peer in ctx.peers:
-            if wire not in peer.wires:
-                continue
-            n = s.peer_events
-            peer_base = ctx.base("bulk", wire, n)
-            try:
-                peer.count(wire, ctx.base("bulk", wire, 100))
-                times, ftimes = [], []
-                for _ in range(s.peer_runs):
-                    ftimes.append(time_count(floor, wire, peer_base))
-                    times.append(time_count(peer, wire, peer_base))
-            except Exception as exc:  # a broken peer is reported, not fatal
-                ctx.add("1 throughput", wire, peer.name, "events/s (cost)", f"failed: {exc!r:.60}")
-                continue
-            peer_rate, pfloor = n / statistics.median(times), n / statistics.median(ftimes)
-            ctx.add("1 throughput", f"{wire}, {BODIES['chunked']}", peer.name, "events/s (cost)",
-                    f"{peer_rate:,.0f} ({1 / peer_rate / unit:.1f})",
-                    f"{pfloor:,.0f} ({1 / pfloor / unit:.1f})", f"{peer_rate / pfloor:.2f}")
     lib.close()
+    for peer in ctx.peers:
+        result = run_peer(ctx, peer.name, "throughput")
+        for wire, seconds in result.items():
+            if isinstance(seconds, str):
+                ctx.add("1 throughput", wire, peer.name, "events/s (cost)", seconds)
+                continue
+            n = s.peer_events // 5 if peer.slow else s.peer_events
+            peer_base = ctx.base("bulk", wire, n)
+            floor.count(wire, peer_base)
+            ftime = statistics.median(time_count(floor, wire, peer_base)
+                                      for _ in range(s.peer_runs))
+            peer_rate, pfloor = n / seconds, n / ftime
+            ctx.add("1 throughput", f"{wire}, {BODIES['chunked']}", peer.name, "events/s (cost)",
+                    f"{peer_rate:,.0f} ({1 / peer_rate / units[wire]:.1f})",
+                    f"{pfloor:,.0f} ({1 / pfloor / units[wire]:.1f})", f"{peer_rate / pfloor:.2f}")
     floor.close()
+
+
+def peer_throughput(ctx: Context, peer: clients.Client) -> Dict[str, Any]:
+    """Median seconds per stream of the peer, for each wire format it speaks."""
+    s = ctx.settings
+    n = s.peer_events // 5 if peer.slow else s.peer_events
+    result: Dict[str, Any] = {}
+    for wire in peer.wires:
+        try:
+            peer.count(wire, ctx.base("bulk", wire, 100))
+            base = ctx.base("bulk", wire, n)
+            result[wire] = statistics.median(time_count(peer, wire, base)
+                                             for _ in range(s.peer_runs))
+        except Exception as exc:  # a broken peer is reported, not fatal
+            result[wire] = f"failed: {exc!r:.60}"
+    return result
 
 
 # -- 2. delivery latency -------------------------------------------------------------------
 
 
-def paced(client: clients.Client, wire: str, base: str) -> Dict[str, float]:
+def paced(client: clients.Client, wire: str, base: str) -> Dict[str, Any]:
     """Time to first event and each event's delay from the server's send to our hands."""
     delays: List[float] = []
+    client.prepare(wire, base)
     started = time.monotonic()
     first = None
     for text in client.texts(wire, base):
@@ -254,36 +288,72 @@ def paced(client: clients.Client, wire: str, base: str) -> Dict[str, float]:
             delays.append(now - float(text[1:]))
     assert first is not None and delays, f"{client.name} received nothing"
     return {"ttfe": first, "p50": percentile(delays, 0.5), "p99": percentile(delays, 0.99),
-            "n": len(delays)}
+            "wire": wire}
+
+
+FRAMINGS = {**BODIES, "close": "ends with the connection"}
 
 
 def scenario_latency(ctx: Context) -> None:
     s = ctx.settings
     log(f"2. delivery latency: {s.paced_events} events, one every {s.interval_ms} ms")
     lib, floor = clients.StreamChat(), clients.Floor()
-    subjects: List[clients.Client] = [lib, *ctx.peers]
-    for framing in ("chunked", "length", "close"):
-        for subject in subjects:
-            wire = "openai" if "openai" in subject.wires else subject.wires[0]
-            base = ctx.base("pace", wire, s.paced_events, framing, str(s.interval_ms))
-            try:
-                got = paced(subject, wire, base)
-                ref = paced(floor, wire, base)
-            except Exception as exc:
-                ctx.add("2 latency", f"{framing}", subject.name, "delay", f"failed: {exc!r:.60}")
+    warm_up(lib, ctx)
+    warm_up(floor, ctx)
+    by_peer = {peer.name: run_peer(ctx, peer.name, "latency") for peer in ctx.peers}
+    for framing, label in FRAMINGS.items():
+        floors: Dict[str, Dict[str, float]] = {}
+
+        def base(wire: str, framing: str = framing) -> str:
+            return ctx.base("pace", wire, s.paced_events, framing, str(s.interval_ms))
+
+        results: Dict[str, Any] = {"streamchat": paced(lib, "openai", base("openai"))}
+        results.update({name: got[framing] for name, got in by_peer.items()})
+        for name, got in results.items():
+            if isinstance(got, str):
+                ctx.add("2 latency", label, name, "delay", got)
                 continue
-            case = f"{framing} ({wire})"
-            ctx.add("2 latency", case, subject.name, "time to first event", ms(got["ttfe"]),
-                    ms(ref["ttfe"]), f"+{(got['ttfe'] - ref['ttfe']) * 1000:.1f} ms")
-            ctx.add("2 latency", case, subject.name, "delay p50", ms(got["p50"]), ms(ref["p50"]),
-                    f"+{(got['p50'] - ref['p50']) * 1000:.2f} ms")
-            ok = got["p99"] - ref["p99"] <= 0.002
-            ctx.add("2 latency", case, subject.name, "delay p99", ms(got["p99"]), ms(ref["p99"]),
-                    f"+{(got['p99'] - ref['p99']) * 1000:.2f} ms",
-                    "<= floor + 2 ms" if subject is lib else "",
-                    verdict(ok) if subject is lib else "")
+            wire = got["wire"]
+            if wire not in floors:
+                floors[wire] = paced(floor, wire, base(wire))
+            ref = floors[wire]
+            case = f"{label} ({wire})"
+            ctx.add("2 latency", case, name, "time to first event", ms(got["ttfe"]),
+                    ms(ref["ttfe"]), f"{(got['ttfe'] - ref['ttfe']) * 1000:+.1f} ms")
+            ctx.add("2 latency", case, name, "delay p50", ms(got["p50"]), ms(ref["p50"]),
+                    f"{(got['p50'] - ref['p50']) * 1000:+.2f} ms")
+            main = name == "streamchat"
+            ctx.add("2 latency", case, name, "delay p99", ms(got["p99"]), ms(ref["p99"]),
+                    f"{(got['p99'] - ref['p99']) * 1000:+.2f} ms",
+                    "<= floor + 2 ms" if main else "",
+                    verdict(got["p99"] - ref["p99"] <= 0.002) if main else "")
     lib.close()
     floor.close()
+
+
+def warm_up(client: clients.Client, ctx: Context) -> None:
+    """One short stream first: lazy imports and first-use set-up are not delivery time."""
+    wire = "openai" if "openai" in client.wires else client.wires[0]
+    client.count(wire, ctx.base("bulk", wire, 10))
+
+
+def peer_interrupt(ctx: Context, peer: clients.Client) -> str:
+    warm_up(peer, ctx)
+    return stops(ctx, peer)
+
+
+def peer_latency(ctx: Context, peer: clients.Client) -> Dict[str, Any]:
+    s = ctx.settings
+    wire = "openai" if "openai" in peer.wires else peer.wires[0]
+    warm_up(peer, ctx)
+    result: Dict[str, Any] = {}
+    for framing in FRAMINGS:
+        base = ctx.base("pace", wire, s.paced_events, framing, str(s.interval_ms))
+        try:
+            result[framing] = paced(peer, wire, base)
+        except Exception as exc:  # a broken peer is reported, not fatal
+            result[framing] = f"failed: {exc!r:.60}"
+    return result
 
 
 # -- 3. interrupt latency ------------------------------------------------------------------
@@ -330,6 +400,7 @@ def scenario_interrupt(ctx: Context) -> None:
     s = ctx.settings
     log(f"3. interrupt latency: {s.interrupts} interrupts of a silent stream")
     lib = clients.StreamChat()
+    warm_up(lib, ctx)
     lat, srv = [], []
     for i in range(s.interrupts):
         got = interrupt_once(lib, ctx, f"sc{os.getpid()}-{i}", cap=2.0)
@@ -337,23 +408,8 @@ def scenario_interrupt(ctx: Context) -> None:
         lat.append(got["latency"])
         srv.append(got["server"] if got["server"] is not None else float("inf"))
     lib.close()
-    others: List[clients.Client] = [clients.Floor()] + [p for p in ctx.peers]
-    results: Dict[str, str] = {}
-    for other in others:
-        woke = []
-        for i in range(s.floor_interrupts):
-            try:
-                got = interrupt_once(other, ctx, f"{other.name[:3]}{os.getpid()}-{i}", cap=1.0)
-                woke.append(got["latency"])
-            except Exception as exc:
-                woke.append(None)
-                log(f"  {other.name}: {exc!r}")
-        stopped = [w for w in woke if w is not None]
-        results[other.name] = (
-            f"{ms(max(stopped))} worst of {len(woke)}" if len(stopped) == len(woke)
-            else f"not in 1 s ({len(woke) - len(stopped)} of {len(woke)})")
-        other.close()
-    floor_result = results.pop("floor")
+    floor_result = stops(ctx, clients.Floor())
+    results = {peer.name: run_peer(ctx, peer.name, "interrupt") for peer in ctx.peers}
     ctx.add("3 interrupt", "silent stream", "streamchat", "stop, median",
             ms(statistics.median(lat)), floor_result)
     ctx.add("3 interrupt", "silent stream", "streamchat", f"stop, worst of {len(lat)}",
@@ -365,6 +421,46 @@ def scenario_interrupt(ctx: Context) -> None:
     for name, text in results.items():
         ctx.add("3 interrupt", "silent stream", name, "stop (close() from another thread)", text,
                 floor_result)
+
+
+def stops(ctx: Context, other: clients.Client) -> str:
+    """How a client without streamchat's interrupt fares: close() from another thread."""
+    woke: List[Optional[float]] = []
+    for i in range(ctx.settings.floor_interrupts):
+        try:
+            got = interrupt_once(other, ctx, f"{other.name[:3]}{os.getpid()}-{i}", cap=1.0)
+            woke.append(got["latency"])
+        except Exception as exc:  # a broken peer is reported, not fatal
+            woke.append(None)
+            log(f"  {other.name}: {exc!r}")
+    other.close()
+    stopped = [w for w in woke if w is not None]
+    if len(stopped) == len(woke):
+        return f"{ms(max(stopped))} worst of {len(woke)}"
+    return f"not in 1 s ({len(woke) - len(stopped)} of {len(woke)})"
+
+
+# -- peers, each in a process of its own ---------------------------------------------------
+
+PEER_SCENARIOS: Dict[str, Callable[[Context, clients.Client], Any]] = {
+    "throughput": peer_throughput,
+    "latency": peer_latency,
+    "interrupt": peer_interrupt,
+}
+
+
+def run_peer(ctx: Context, name: str, scenario: str) -> Any:
+    """A peer SDK measured in a child process: importing one changes the process for
+    everything measured after it (litellm starts threads; a larger heap makes every
+    full garbage collection slower), so none is ever imported here."""
+    log(f"  ({name}: {scenario} in a child process)")
+    command = [sys.executable, "-m", "benchmarks.run", "--peer-child", name, "--scenario",
+               scenario, "--port", str(ctx.port)] + (["--quick"] if ctx.quick else [])
+    done = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True,
+                          timeout=900)
+    if done.returncode != 0:
+        return f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]:.60}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # -- 4. concurrency ------------------------------------------------------------------------
@@ -408,7 +504,7 @@ def concurrency_child(name: str, streams: int, events: int, port: int) -> Dict[s
         "wall": wall, "events": sum(counts), "ok": len(counts), "failures": failures[:3],
         "peak_rss_kb": proc_status("VmHWM"), "base_threads": base_threads,
         "after_threads": after_threads, "base_fds": base_fds, "after_fds": after_fds,
-        "closed_fds": open_fds(), "os_threads": proc_status("Threads"),
+        "closed_fds": open_fds(),
     }
 
 
@@ -430,52 +526,55 @@ def scenario_concurrency(ctx: Context) -> None:
     s = ctx.settings
     log(f"4. concurrency: {', '.join(map(str, s.concurrency))} streams of "
         f"{s.concurrency_events:,} events, one client, a thread each")
-    names = ["streamchat"] + [p.name for p in ctx.peers]
-    for streams in s.concurrency:
-        floor = run_child("floor", streams, s.concurrency_events, ctx.port)
-        total = streams * s.concurrency_events
-        case = f"{streams} streams"
+    cases = [(streams, s.concurrency_events, ["streamchat"]) for streams in s.concurrency]
+    if ctx.peers:
+        # The peers are slower by an order of magnitude: shorter streams keep the run short.
+        cases.append((s.concurrency[0], s.peer_concurrency_events, [p.name for p in ctx.peers]))
+    for streams, events, names in cases:
+        floor = run_child("floor", streams, events, ctx.port)
+        total = streams * events
+        case = f"{streams} streams of {events:,}"
         for name in names:
             try:
-                got = run_child(name, streams, s.concurrency_events, ctx.port)
-            except Exception as exc:
+                got = run_child(name, streams, events, ctx.port)
+            except Exception as exc:  # a broken peer is reported, not fatal
                 ctx.add("4 concurrency", case, name, "wall time", f"failed: {exc}")
                 continue
             complete = got["events"] == total and not got["failures"]
-            main = name == "streamchat"
+            main = name == "streamchat" and streams == 100
             ratio = got["wall"] / floor["wall"]
             ctx.add("4 concurrency", case, name, "wall time", ms(got["wall"]), ms(floor["wall"]),
-                    f"{ratio:.2f}x", "<= 3x" if main and streams == 100 else "",
-                    verdict(ratio <= 3) if main and streams == 100 else "")
+                    f"{ratio:.2f}x", "<= 3x" if main else "", verdict(ratio <= 3) if main else "")
             ctx.add("4 concurrency", case, name, "events/s, all streams",
                     rate(got["events"] / got["wall"]), rate(floor["events"] / floor["wall"]),
-                    "" if complete else f"{got['ok']} of {streams} streams complete")
+                    "" if complete else f"{got['ok']} of {streams} complete")
             rss, frss = got["peak_rss_kb"] / 1024, floor["peak_rss_kb"] / 1024
             ctx.add("4 concurrency", case, name, "peak RSS", f"{rss:.1f} MB", f"{frss:.1f} MB",
-                    f"+{rss - frss:.1f} MB", "< 60 MB" if main and streams == 100 else "",
-                    verdict(rss < 60) if main and streams == 100 else "")
+                    f"{rss - frss:+.1f} MB", "< 60 MB" if main else "",
+                    verdict(rss < 60) if main else "")
             clean = (got["after_threads"] <= got["base_threads"]
                      and got["closed_fds"] <= got["base_fds"])
-            ctx.add("4 concurrency", case, name, "threads, fds: before/after/closed",
-                    f"{got['base_threads']}/{got['after_threads']} thr, "
-                    f"{got['base_fds']}/{got['after_fds']}/{got['closed_fds']} fd",
-                    f"{floor['base_threads']}/{floor['after_threads']} thr, "
-                    f"{floor['base_fds']}/{floor['after_fds']}/{floor['closed_fds']} fd",
+            ctx.add("4 concurrency", case, name, "threads before/after, fds before/after/closed",
+                    f"{got['base_threads']}/{got['after_threads']}, "
+                    f"{got['base_fds']}/{got['after_fds']}/{got['closed_fds']}",
+                    f"{floor['base_threads']}/{floor['after_threads']}, "
+                    f"{floor['base_fds']}/{floor['after_fds']}/{floor['closed_fds']}",
                     f"{got['warnings']} warnings" if got["warnings"] else "",
-                    "back to baseline" if main else "", verdict(clean) if main else "")
+                    "back to baseline" if name == "streamchat" else "",
+                    verdict(clean) if name == "streamchat" else "")
 
 
 # -- 5. start-up ---------------------------------------------------------------------------
 
 _IMPORT = (
-    "import time\nt = time.perf_counter()\nimport {modules}\nd = time.perf_counter() - t\n"
+    "import time\nt = time.perf_counter()\n{statement}\nd = time.perf_counter() - t\n"
     "rss = [l for l in open('/proc/self/status') if l.startswith('VmRSS:')][0].split()[1]\n"
     "print(d, rss)\n"
 )
 
 
-def import_once(modules: str) -> List[float]:
-    out = subprocess.run([sys.executable, "-c", _IMPORT.format(modules=modules)], cwd=ROOT,
+def import_once(statement: str) -> List[float]:
+    out = subprocess.run([sys.executable, "-c", _IMPORT.format(statement=statement)], cwd=ROOT,
                          env=child_env(), capture_output=True, text=True, check=True).stdout
     seconds, rss = out.split()
     return [float(seconds), int(rss) / 1024]
@@ -484,32 +583,114 @@ def import_once(modules: str) -> List[float]:
 def scenario_startup(ctx: Context) -> None:
     s = ctx.settings
     log(f"5. start-up: import in a fresh interpreter, median of {s.startup_runs}")
-    subjects = {"streamchat": "streamchat", "deps": "requests, pydantic, sseclient",
-                "bare": "sys"}
+    subjects = {
+        "streamchat": "import streamchat",
+        "deps": "import requests, pydantic, sseclient",
+        # pydantic imports lazily: its model machinery loads with the first BaseModel.
+        "deps+models": "import requests, sseclient\n"
+                       "from pydantic import BaseModel, ConfigDict, Field",
+        "bare": "import sys",
+    }
     peers = {p.name: p.name.split()[0] for p in ctx.peers}
-    subjects.update(peers)
-    for modules in subjects.values():
-        import_once(modules)  # compile and cache bytecode first
+    subjects.update({name: f"import {module}" for name, module in peers.items()})
+    for statement in subjects.values():
+        import_once(statement)  # compile and cache bytecode first
     samples: Dict[str, List[List[float]]] = {name: [] for name in subjects}
     for _ in range(s.startup_runs):
-        for name, modules in subjects.items():
-            samples[name].append(import_once(modules))
+        for name, statement in subjects.items():
+            samples[name].append(import_once(statement))
 
     def med(name: str, i: int) -> float:
         return statistics.median(x[i] for x in samples[name])
 
-    t, dep_t = med("streamchat", 0), med("deps", 0)
+    t, dep_t, model_t = med("streamchat", 0), med("deps", 0), med("deps+models", 0)
     ctx.add("5 start-up", "import streamchat", "streamchat", "import time", ms(t), ms(dep_t),
             f"{t / dep_t:.2f}x", "<= 1.25x", verdict(t / dep_t <= 1.25))
     ctx.add("5 start-up", "import streamchat", "streamchat", "RSS after import",
             f"{med('streamchat', 1):.1f} MB", f"{med('deps', 1):.1f} MB",
-            f"+{med('streamchat', 1) - med('deps', 1):.1f} MB",
+            f"{med('streamchat', 1) - med('deps', 1):+.1f} MB",
             f"bare python {med('bare', 1):.1f} MB")
-    for name in peers:
-        ctx.add("5 start-up", f"import {peers[name]}", name, "import time", ms(med(name, 0)),
+    ctx.add("5 start-up", "deps + BaseModel, Field", "(reference)", "import time", ms(model_t),
+            ms(dep_t), f"{model_t / dep_t:.2f}x")
+    for name, module in peers.items():
+        ctx.add("5 start-up", f"import {module}", name, "import time", ms(med(name, 0)),
                 ms(dep_t), f"{med(name, 0) / dep_t:.2f}x")
-        ctx.add("5 start-up", f"import {peers[name]}", name, "RSS after import",
+        ctx.add("5 start-up", f"import {module}", name, "RSS after import",
                 f"{med(name, 1):.1f} MB", f"{med('deps', 1):.1f} MB")
+
+
+# -- where the time goes ---------------------------------------------------------------
+
+
+def per_event(action: Callable[[], object], n: int, repeat: int = 3) -> float:
+    best = min(timeit.repeat(action, number=1, repeat=repeat))
+    return best / n
+
+
+def breakdown_of(wire: str, n: int) -> Dict[str, float]:
+    """Seconds per text event of each stage of the hot path, on an n-event body."""
+    from sseclient import SSEClient
+
+    import streamchat
+    from streamchat import framing
+    from streamchat.accumulate import ResponseSnapshot, accumulate_event
+    from streamchat.providers import wire_format
+    from streamchat.types import TextEvent
+
+    body = b"".join(bodies.frames(wire, n))
+    chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)]
+    module = wire_format(wire)
+    frames = list(framing.frames_for(module.FRAMING, chunks))
+    data = [f.data for f in frames if f.data != "[DONE]"]
+    events = list(streamchat.replay(body, provider=wire))
+    texts = [e.text for e in events if e.type == "text"]
+    limit = framing.DEFAULT_MAX_FRAME_BYTES
+
+    def loads() -> None:
+        for item in data:
+            json.loads(item)
+
+    def decode() -> None:
+        decoder = module.new_decoder(wire)
+        for frame in frames:
+            decoder.feed(frame)
+
+    def fold() -> None:
+        snapshot = ResponseSnapshot()
+        for event in events:
+            accumulate_event(event=event, snapshot=snapshot)
+        snapshot.to_response()
+
+    stages: Dict[str, Callable[[], object]] = {
+        "json.loads of every frame": loads,
+        "framing, whole": lambda: list(framing.frames_for(module.FRAMING, chunks)),
+    }
+    if module.FRAMING == "sse":
+        cleaned = list(framing._ChunkCleaner(limit).clean(chunks))
+        stages["framing: chunk cleaner"] = lambda: list(
+            framing._ChunkCleaner(limit).clean(chunks))
+        stages["framing: sseclient-py"] = lambda: list(SSEClient(cleaned).events())
+    stages["decoder, json.loads included"] = decode
+    stages["event models alone (TextEvent)"] = lambda: [TextEvent(text=t) for t in texts]
+    stages["fold into ChatResponse"] = fold
+    stages["replay: all of it, threaded"] = lambda: list(streamchat.replay(chunks, wire))
+    costs = {name: per_event(action, n) for name, action in stages.items()}
+    costs["worker, queue, consumer (rest)"] = (
+        costs["replay: all of it, threaded"] - costs["framing, whole"]
+        - costs["decoder, json.loads included"] - costs["fold into ChatResponse"])
+    return costs
+
+
+def scenario_breakdown(ctx: Context) -> None:
+    """The library's hot path in pieces, single-threaded on the same bodies (no socket):
+    what each stage costs per text event, in microseconds and in json.loads units."""
+    n = min(ctx.settings.events, 20_000)
+    log(f"breakdown: stages of the hot path on {n:,}-event bodies, no socket")
+    for wire in bodies.WIRES:
+        unit = loads_seconds(wire)
+        for name, cost in breakdown_of(wire, n).items():
+            ctx.add("hot path", wire, "streamchat", name, f"{cost * 1e6:.2f} us",
+                    f"{unit * 1e6:.2f} us", f"{cost / unit:.2f} u")
 
 
 # -- the table -----------------------------------------------------------------------------
@@ -544,11 +725,10 @@ def machine() -> str:
     except OSError:
         pass
     versions = []
-    for module in ("requests", "urllib3", "pydantic", "sseclient"):
+    for name in ("requests", "urllib3", "pydantic", "sseclient-py"):
         try:
-            mod = __import__(module)
-            versions.append(f"{module} {getattr(mod, '__version__', '?')}")
-        except ImportError:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
             pass
     return (f"{os.cpu_count()} cores ({cpu or platform.machine()}), Python "
             f"{platform.python_version()} on {platform.system()} {platform.release()}; "
@@ -561,6 +741,7 @@ RUNNERS: Dict[str, Callable[[Context], None]] = {
     "interrupt": scenario_interrupt,
     "concurrency": scenario_concurrency,
     "startup": scenario_startup,
+    "breakdown": scenario_breakdown,
 }
 
 
@@ -568,11 +749,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks",
                                      description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run")
-    parser.add_argument("--scenario", action="append", choices=SCENARIOS,
+    parser.add_argument("--scenario", action="append", choices=SCENARIOS + EXTRA,
                         help="run only this scenario (repeatable)")
     parser.add_argument("--no-peers", action="store_true", help="leave installed peer SDKs out")
     parser.add_argument("--format", choices=("text", "rst"), default="text")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--peer-child", help=argparse.SUPPRESS)
     parser.add_argument("--streams", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--events", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -581,12 +763,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(json.dumps(concurrency_child(args.child, args.streams, args.events, args.port)))
         return 0
     settings = Settings.quick() if args.quick else Settings()
+    if args.peer_child:
+        ctx = Context(args.port, settings, [], args.quick)
+        peer = clients.make(args.peer_child)
+        print(json.dumps(PEER_SCENARIOS[args.scenario[0]](ctx, peer)))
+        return 0
     peers = [] if args.no_peers else [factory() for factory in clients.installed_peers()]
     started = time.monotonic()
     log(f"machine: {machine()}")
     log("peers: " + (", ".join(p.name for p in peers) or "none installed"))
     with ServerProcess() as port:
-        ctx = Context(port, settings, peers)
+        ctx = Context(port, settings, peers, args.quick)
         for name in args.scenario or SCENARIOS:
             RUNNERS[name](ctx)
     elapsed = time.monotonic() - started

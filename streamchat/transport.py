@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextvars
 import email.utils
 import http.client
+import io
 import select
 import socket
 import time
@@ -168,6 +169,7 @@ class Body:
         self._timeout: Optional[float] = -1.0
         self._poll: Optional[select.poll] = None
         self._read_more: Callable[[int], bytes] = self._raw.read1
+        self._original: Optional[http.client.HTTPResponse] = None
         if sock is not None and self._raw.chunked and hasattr(select, "poll"):
             self._poll = select.poll()
             self._poll.register(sock, select.POLLIN)
@@ -177,6 +179,8 @@ class Body:
                 # read1 adds about 2 us of bookkeeping per chunk, more than the event's
                 # own parsing, and has nothing to decode in an identity body.
                 self._read_more = original.read1
+                if isinstance(original.fp, io.BufferedReader):
+                    self._original = original
 
     def _set_timeout(self, timeout: Optional[float]) -> None:
         if self._sock is not None and timeout != self._timeout:
@@ -211,18 +215,38 @@ class Body:
 
         read1 stops at the end of each chunk and servers flush one chunk per event, so
         without this a fast stream costs a read, a batch on the queue and a thread switch
-        per event. Only bytes the kernel already holds are read, so this waits at most for
-        the rest of a chunk the server is in the middle of sending.
+        per event. A chunk is taken when it is whole in http.client's buffer (seen with
+        one peek per buffer, no system call), or else when the kernel holds more (a poll,
+        after which the read waits at most for the rest of a chunk the server is in the
+        middle of sending). System calls stay off the per-chunk path because each one
+        hands the GIL to another thread: with hundreds of streams that costs more than
+        the parsing.
         """
         parts = [data]
         size = len(data)
+        original = self._original
+        window, offset = b"", 0  # http.client's buffer as last peeked, and how far it is read
         try:
-            while size < READ_SIZE and poll.poll(0):
+            while size < READ_SIZE:
+                header = (
+                    None if original is None
+                    else _chunk_header(window, offset, original.chunk_left)
+                )
+                if header is None:
+                    if not poll.poll(0):
+                        break
+                    if original is not None and original.fp is not None:
+                        window, offset = original.fp.peek(), 0  # cannot block: data waits
+                        header = _chunk_header(window, 0, original.chunk_left)
                 more = self._read_more(READ_SIZE - size)
                 if not more:
                     break
                 parts.append(more)
                 size += len(more)
+                if header is None:
+                    window, offset = b"", 0  # read past what was peeked
+                else:
+                    offset += header + len(more)
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError, ValueError):
             pass  # what arrived is delivered first; the next read meets the failure
         return b"".join(parts) if len(parts) > 1 else data
@@ -280,6 +304,28 @@ class Body:
             self.response.close()
         except Exception:
             pass
+
+
+def _chunk_header(window: bytes, offset: int, chunk_left: Optional[int]) -> Optional[int]:
+    """How many bytes of chunk framing http.client reads before the next data, when that
+    framing and some data are all in `window[offset:]`; None when they are not there, or
+    for the last chunk, whose trailer is left to urllib3 so that it releases the
+    connection."""
+    if offset >= len(window):
+        return None
+    if chunk_left:
+        return 0
+    # At the end of a chunk its closing CRLF comes first, then the next size line.
+    start = offset if chunk_left is None else offset + 2
+    end = window.find(b"\n", start)
+    if end == -1 or end + 1 >= len(window):
+        return None
+    try:
+        if int(window[start:end].split(b";", 1)[0], 16) == 0:
+            return None
+    except ValueError:
+        return None
+    return end + 1 - offset
 
 
 class Transport:
