@@ -2,62 +2,152 @@
 
 A worker thread per stream reads the provider's HTTP stream and feeds typed events to a
 plain iterator; any thread can interrupt it. See README.rst.
+
+Public names load on first use, as pydantic's do: `import streamchat` stays as cheap as
+importing its dependencies, and a command that never streams never builds the models.
 """
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any, Dict
 
 __version__ = "0.1.0"
 
-from .chat import Chat, Run, ToolResultEvent, ToolRoundsExceededError
-from .client import Client
-from .errors import (
-    AuthenticationError,
-    ConfigurationError,
-    ConnectionFailedError,
-    ContentFilterError,
-    ContextOverflowError,
-    InvalidRequestError,
-    NotFoundError,
-    OutputValidationError,
-    OverloadedError,
-    PermissionDeniedError,
-    ProtocolError,
-    RateLimitError,
-    ServerError,
-    StreamChatError,
-    StreamTimeoutError,
-    TurnInProgressError,
-)
-from .options import RetryPolicy, Timeouts
-from .providers import presets, register_preset
-from .replay import replay
-from .types import (
-    CancelledEvent,
-    ChatRequest,
-    ChatResponse,
-    DoneEvent,
-    Event,
-    FallbackEvent,
-    Message,
-    PausedEvent,
-    ResponseFormat,
-    RetryEvent,
-    StartEvent,
-    StatusEvent,
-    TextEvent,
-    ThinkingBlock,
-    ThinkingEvent,
-    Tool,
-    ToolCall,
-    ToolCallDeltaEvent,
-    ToolCallEvent,
-    ToolCallStartEvent,
-    Usage,
-    UsageEvent,
-)
-from .worker import Stream
-
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+_LAZY: Dict[str, str] = {
+    "AuthenticationError": "errors",
+    "CancelledEvent": "types",
+    "Chat": "chat",
+    "ChatRequest": "types",
+    "ChatResponse": "types",
+    "Client": "client",
+    "ConfigurationError": "errors",
+    "ConnectionFailedError": "errors",
+    "ContentFilterError": "errors",
+    "ContextOverflowError": "errors",
+    "DoneEvent": "types",
+    "Event": "types",
+    "FallbackEvent": "types",
+    "InvalidRequestError": "errors",
+    "Message": "types",
+    "NotFoundError": "errors",
+    "OutputValidationError": "errors",
+    "OverloadedError": "errors",
+    "PausedEvent": "types",
+    "PermissionDeniedError": "errors",
+    "ProtocolError": "errors",
+    "RateLimitError": "errors",
+    "ResponseFormat": "types",
+    "RetryEvent": "types",
+    "RetryPolicy": "options",
+    "Run": "chat",
+    "ServerError": "errors",
+    "StartEvent": "types",
+    "StatusEvent": "types",
+    "Stream": "worker",
+    "StreamChatError": "errors",
+    "StreamTimeoutError": "errors",
+    "TextEvent": "types",
+    "ThinkingBlock": "types",
+    "ThinkingEvent": "types",
+    "Timeouts": "options",
+    "Tool": "types",
+    "ToolCall": "types",
+    "ToolCallDeltaEvent": "types",
+    "ToolCallEvent": "types",
+    "ToolCallStartEvent": "types",
+    "ToolResultEvent": "chat",
+    "ToolRoundsExceededError": "chat",
+    "TurnInProgressError": "errors",
+    "Usage": "types",
+    "UsageEvent": "types",
+    "presets": "providers",
+    "register_preset": "providers",
+    "replay": "replaying",
+}
+"""Each public name and the module that defines it."""
+
+if TYPE_CHECKING:
+    from .chat import (
+        Chat,
+        Run,
+        ToolResultEvent,
+        ToolRoundsExceededError,
+    )
+    from .client import (
+        Client,
+    )
+    from .errors import (
+        AuthenticationError,
+        ConfigurationError,
+        ConnectionFailedError,
+        ContentFilterError,
+        ContextOverflowError,
+        InvalidRequestError,
+        NotFoundError,
+        OutputValidationError,
+        OverloadedError,
+        PermissionDeniedError,
+        ProtocolError,
+        RateLimitError,
+        ServerError,
+        StreamChatError,
+        StreamTimeoutError,
+        TurnInProgressError,
+    )
+    from .options import (
+        RetryPolicy,
+        Timeouts,
+    )
+    from .providers import (
+        presets,
+        register_preset,
+    )
+    from .replaying import (
+        replay,
+    )
+    from .types import (
+        CancelledEvent,
+        ChatRequest,
+        ChatResponse,
+        DoneEvent,
+        Event,
+        FallbackEvent,
+        Message,
+        PausedEvent,
+        ResponseFormat,
+        RetryEvent,
+        StartEvent,
+        StatusEvent,
+        TextEvent,
+        ThinkingBlock,
+        ThinkingEvent,
+        Tool,
+        ToolCall,
+        ToolCallDeltaEvent,
+        ToolCallEvent,
+        ToolCallStartEvent,
+        Usage,
+        UsageEvent,
+    )
+    from .worker import (
+        Stream,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> Any:
+    return sorted(__all__)
+
 
 __all__ = [
     "AuthenticationError",

@@ -20,7 +20,7 @@ from . import __version__
 from .client import Client
 from .errors import ConfigurationError, StreamChatError
 from .providers import presets
-from .replay import replay
+from .replaying import replay
 from .types import (
     ChatResponse,
     Event,

@@ -299,6 +299,7 @@ class Decoder:
         self._provider = provider
         self._calls = ToolCallAssembler()
         self._usage: Optional[Usage] = None
+        self._usage_report: Any = None
         self._response_id: Optional[str] = None
         self._model: Optional[str] = None
         self._done = False
@@ -338,11 +339,15 @@ class Decoder:
         for part in (candidate.get("content") or {}).get("parts") or ():
             if isinstance(part, dict):
                 events.extend(self._part(part))
-        usage = _usage(chunk.get("usageMetadata"))
+        metadata = chunk.get("usageMetadata")
         # NOTE: every chunk repeats the running usage; a new report replaces the old one.
-        if usage is not None and usage != self._usage:
-            self._usage = usage
-            events.append(UsageEvent(usage=usage))
+        # Comparing the raw report first keeps the unchanged repeats off the hot path.
+        if metadata is not None and metadata != self._usage_report:
+            self._usage_report = metadata
+            usage = _usage(metadata)
+            if usage is not None and usage != self._usage:
+                self._usage = usage
+                events.append(UsageEvent(usage=usage))
         reason = candidate.get("finishReason")
         if reason:
             events.append(self._end(reason))
