@@ -223,6 +223,28 @@ class Floor(Client):
 # -- peers ---------------------------------------------------------------------------------
 
 
+
+class IterLinesFloor(Floor):
+    """The everyday loop a user writes first: `requests` with `iter_lines()` and one
+    `json.loads` per event (the floor issue 2 set its 0.5 target against)."""
+
+    name = "iter_lines floor"
+
+    def count(self, wire: str, base: str) -> int:
+        response = self._post(wire, base)
+        loads = json.loads
+        frames = 0
+        for line in response.iter_lines():
+            if wire == "ollama":
+                if line:
+                    loads(line)
+                    frames += 1
+            elif line.startswith(b"data:") and line[5:].strip() != b"[DONE]":
+                loads(line[5:])
+                frames += 1
+        response.close()
+        return frames
+
 class OpenAISDK(Client):
     name = "openai SDK"
     wires = ("openai", "openai-responses")

@@ -236,6 +236,22 @@ def scenario_throughput(ctx: Context) -> None:
                     f"{floor_rate:,.0f} ({1 / floor_rate / unit:.1f})",
                     f"{lib_rate / floor_rate:.2f}", f">= {need:.1f}",
                     verdict(lib_rate / floor_rate >= need))
+    plain = clients.IterLinesFloor()
+    for framing, label in BODIES.items():
+        base = ctx.base("bulk", "openai", s.events, framing)
+        plain.count("openai", ctx.base("bulk", "openai", 1000, framing))
+        lib_times, plain_times = [], []
+        for _ in range(s.runs):
+            plain_times.append(time_count(plain, "openai", base))
+            lib_times.append(time_count(lib, "openai", base))
+        lib_rate = s.events / statistics.median(lib_times)
+        plain_rate = s.events / statistics.median(plain_times)
+        unit = units["openai"]
+        ctx.add("1 throughput", f"openai, {label}, vs iter_lines", "streamchat", "events/s (cost)",
+                f"{lib_rate:,.0f} ({1 / lib_rate / unit:.1f})",
+                f"{plain_rate:,.0f} ({1 / plain_rate / unit:.1f})",
+                f"{lib_rate / plain_rate:.2f}", ">= 0.5", verdict(lib_rate / plain_rate >= 0.5))
+    plain.close()
     lib.close()
     for peer in ctx.peers:
         result = run_peer(ctx, peer.name, "throughput")
