@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from streamchat.accumulate import fold
 from streamchat.errors import StreamChatError
-from streamchat.framing import frames_for
+from streamchat.framing import Frame, frames_for
 from streamchat.types import ChatResponse, Event
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
@@ -50,6 +51,22 @@ def outcome(
     except StreamChatError as exc:
         return events, exc
     return events, None
+
+
+def decoded(module: Any, wire: str, name: str, size: Optional[int]) -> List[Event]:
+    """The events of a fixture that must decode without error."""
+    events, error = outcome(module, wire, name, size)
+    assert error is None, error
+    return events
+
+
+def feed_named(module: Any, provider: str, *payloads: Dict[str, Any]) -> List[Event]:
+    """Feed JSON payloads as SSE events named by their own "type" field."""
+    decoder = module.new_decoder(provider)
+    events: List[Event] = []
+    for payload in payloads:
+        events.extend(decoder.feed(Frame(json.dumps(payload), payload["type"])))
+    return events
 
 
 def folded(events: List[Event]) -> ChatResponse:

@@ -9,7 +9,7 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from helpers import CHUNK_SIZES, FIXTURES, outcome
+from helpers import CHUNK_SIZES, FIXTURES, decoded, feed_named, outcome
 
 from streamchat.accumulate import fold
 from streamchat.errors import (
@@ -51,17 +51,11 @@ def run(name: str, size: Optional[int]) -> Tuple[List[Event], Optional[StreamCha
 
 
 def decode(name: str, size: Optional[int]) -> List[Event]:
-    events, error = run(name, size)
-    assert error is None, error
-    return events
+    return decoded(wire, PROVIDER, name, size)
 
 
 def feed(*payloads: Dict[str, Any]) -> List[Event]:
-    decoder = wire.new_decoder(PROVIDER)
-    events: List[Event] = []
-    for payload in payloads:
-        events.extend(decoder.feed(Frame(json.dumps(payload), payload["type"])))
-    return events
+    return feed_named(wire, PROVIDER, *payloads)
 
 
 def message_start(usage: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
