@@ -54,6 +54,10 @@ from .wire.common import Endpoint, WireFormat
 
 POLL_SECONDS = 0.05
 """How often a waiting consumer looks at a caller's cancel Event."""
+SAFETY_SECONDS = 1.0
+"""How often a consumer with nothing to watch checks that its worker is still alive.
+Waking only this rarely matters with hundreds of idle streams: every wake-up competes
+for the GIL with the threads that have work."""
 QUEUE_BATCHES = 64
 """Batches of events in flight before the worker waits for the consumer."""
 
@@ -149,9 +153,12 @@ class Worker:
         fallback_on: Tuple[Type[StreamChatError], ...] = (),
         record_to: Optional[IO[bytes]] = None,
         own_record: bool = False,
+        caller_event: bool = False,
     ) -> None:
         self.targets = list(targets)
         self.stop = stop
+        self.caller_event = caller_event
+        """True when `stop` is the caller's own Event, which nothing else will announce."""
         self.queue: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
         self.kind = "cancelled"
         self._fallback_on = fallback_on
@@ -498,14 +505,19 @@ class Stream:
         get = worker.queue.get
         received = self._received
         Empty = queue.Empty
+        # interrupt(), pause(), close() and garbage collection post a wake-up, so only a
+        # caller's own Event, set behind our back, needs watching closely.
+        wait = POLL_SECONDS if worker.caller_event else SAFETY_SECONDS
         self._consumer = threading.current_thread()
         while not self._finished:
             if stop.is_set():
                 yield self._interrupted()
                 return
             try:
-                item = get(timeout=POLL_SECONDS)
+                item = get(timeout=wait)
             except Empty:
+                if not worker.thread.is_alive() and worker.queue.empty():
+                    self._end(ProtocolError("the stream's worker ended without a result"))
                 continue
             if item.__class__ is list:
                 for event in item:
@@ -656,6 +668,7 @@ def start_stream(
         fallback_on=fallback_on,
         record_to=record_to,
         own_record=own_record,
+        caller_event=cancel is not None,
     )
     return Stream(worker, on_end=on_end)
 
