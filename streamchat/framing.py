@@ -51,6 +51,24 @@ class FrameTooLargeError(ProtocolError):
     retryable = False
 
 
+class _Utf8Text:
+    """Bytes to text as they arrive: a character split across chunks waits for its other
+    half, invalid bytes become U+FFFD instead of failing the stream, and a BOM that opens
+    the stream is dropped."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._at_start = True
+
+    def decode(self, chunk: bytes, final: bool = False) -> str:
+        text = self._decoder.decode(chunk, final)
+        if self._at_start and text:
+            self._at_start = False
+            if text.startswith("\ufeff"):
+                text = text[1:]
+        return text
+
+
 class _ChunkCleaner:
     """Normalise raw chunks into what sseclient-py parses correctly.
 
@@ -62,8 +80,7 @@ class _ChunkCleaner:
     """
 
     def __init__(self, max_frame_bytes: int) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._at_start = True
+        self._text = _Utf8Text()
         self._held_cr = False
         self._max = max_frame_bytes
         self._pending = 0
@@ -72,12 +89,12 @@ class _ChunkCleaner:
 
     def clean(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         for chunk in chunks:
-            text = self._decoder.decode(chunk)
+            text = self._text.decode(chunk)
             if text:
                 out = self._normalise(text)
                 if out:
                     yield out.encode()
-        text = self._decoder.decode(b"", final=True)
+        text = self._text.decode(b"", final=True)
         tail = self._normalise(text) if text else ""
         if self._held_cr:
             tail += "\n"
@@ -87,10 +104,6 @@ class _ChunkCleaner:
         self.exhausted = True
 
     def _normalise(self, text: str) -> str:
-        if self._at_start:
-            self._at_start = False
-            if text.startswith("\ufeff"):
-                text = text[1:]
         if self._held_cr:
             text = "\r" + text
             self._held_cr = False
@@ -168,17 +181,12 @@ def ndjson_frames(
     The final newline is optional in NDJSON, and a cut-off JSON object fails to parse in
     the decoder anyway, so the tail is passed on rather than guessed about here.
     """
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    decoder = _Utf8Text()
     buffer = ""
-    at_start = True
     for chunk in chunks:
         text = decoder.decode(chunk)
         if not text:
             continue
-        if at_start:
-            at_start = False
-            if text.startswith("\ufeff"):
-                text = text[1:]
         buffer += text
         if "\n" in text:
             *lines, buffer = buffer.split("\n")

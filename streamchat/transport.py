@@ -25,6 +25,7 @@ import select
 import socket
 import time
 from typing import Any, Callable, Mapping, Optional
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -286,11 +287,7 @@ class Body:
         open costs one dropped connection instead of a hung stream.
         """
         try:
-            deadline = time.monotonic() + drain_timeout
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.read(left):
-                    break
+            self.read_all(drain_timeout)
         except (ReadTimedOut, StreamChatError):
             self.abort()
         self.close()
@@ -434,14 +431,12 @@ class Transport:
 
 
 def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _path(url: str) -> str:
-    rest = url.partition("://")[2]
-    path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
-    return path.split("?", 1)[0]
+    return urlsplit(url).path or "/"
 
 
 def _reason(exc: BaseException) -> str:

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Type
 
-from .accumulate import ResponseSnapshot, accumulate_event
+from .accumulate import fold
 from .errors import (
     ConfigurationError,
     ProtocolError,
@@ -34,7 +34,7 @@ from .errors import (
 from .framing import frames_for
 from .options import RetryPolicy, Timeouts
 from .redaction import redact, secrets_of
-from .transport import Body, ReadTimedOut, Transport, shutdown_socket, wait_readable
+from .transport import Body, ReadTimedOut, shutdown_socket, wait_readable
 from .types import (
     CONTENT_EVENT_TYPES,
     CancelledEvent,
@@ -194,7 +194,16 @@ class Worker:
 
     def _run(self) -> None:
         try:
-            self._run_targets()
+            try:
+                self._run_targets()
+            except (_Interrupted, StreamChatError):
+                raise
+            except Exception as exc:  # nothing may leave the thread untyped
+                provider = self.targets[0].provider
+                raise ProtocolError(
+                    f"{provider} sent something streamchat could not process: {exc!r}",
+                    provider=provider,
+                ) from exc
             self._flush()
             self._end_recording()
             self._put(_End(None))
@@ -205,17 +214,6 @@ class Worker:
             self._flush_quietly()
             self._end_recording()
             self._put_final(_End(exc))
-        except Exception as exc:
-            provider = self.targets[0].provider
-            error = ProtocolError(
-                f"{provider} sent something streamchat could not process: {exc!r}",
-                provider=provider,
-            )
-            error.__cause__ = exc
-            redact(error, self._secrets)
-            self._flush_quietly()
-            self._end_recording()
-            self._put_final(_End(error))
         finally:
             self._close_body()
             self._end_recording()
@@ -558,10 +556,7 @@ class Stream:
             raise error
 
     def _fold(self) -> ChatResponse:
-        snapshot = ResponseSnapshot()
-        for event in self._received:
-            accumulate_event(event=event, snapshot=snapshot)
-        return snapshot.to_response()
+        return fold(self._received)
 
     # -- results ------------------------------------------------------------------
 
@@ -673,4 +668,4 @@ def start_stream(
     return Stream(worker, on_end=on_end)
 
 
-__all__ = ["Stream", "Target", "Transport", "start_stream"]
+__all__ = ["Stream", "Target", "start_stream"]

@@ -148,11 +148,17 @@ def truncated(provider: str, what: str) -> ProtocolError:
     )
 
 
-def finish_reason(mapping: Mapping[str, FinishReason], raw: Optional[str]) -> FinishReason:
-    """Map a provider's stop word to the normalised vocabulary; unknown words are "other"."""
-    if raw is None:
-        return "stop"
-    return mapping.get(raw, mapping.get(raw.lower(), "other"))
+def finish_reason(
+    mapping: Mapping[str, FinishReason], raw: Optional[str], *, made_calls: bool = False
+) -> FinishReason:
+    """Map a provider's stop word to the normalised vocabulary; unknown words are "other".
+
+    Several providers (Gemini, Ollama, the Responses API) have no word for stopping to
+    let tools run and just say "stop": after tool calls (`made_calls`) that means
+    "tool_calls".
+    """
+    normalised = "stop" if raw is None else mapping.get(raw, mapping.get(raw.lower(), "other"))
+    return "tool_calls" if made_calls and normalised == "stop" else normalised
 
 
 Path = Union[str, Tuple[str, ...]]

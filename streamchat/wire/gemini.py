@@ -372,10 +372,8 @@ class Decoder:
 
     def _end(self, reason: str) -> DoneEvent:
         self._done = True
-        normalised = finish_reason(FINISH_REASONS, reason)
-        if normalised == "stop" and self._calls:
-            # NOTE: Gemini says STOP after function calls; there is no tool-use reason.
-            normalised = "tool_calls"
+        # NOTE: Gemini says STOP after function calls; there is no tool-use reason.
+        normalised = finish_reason(FINISH_REASONS, reason, made_calls=bool(self._calls))
         return DoneEvent(
             finish_reason=normalised,
             usage=self._usage,

@@ -155,10 +155,8 @@ class Decoder:
         self._done = True
         events = self._think.close()
         reason: Optional[str] = chunk.get("done_reason")
-        normalised = finish_reason(FINISH_REASONS, reason)
-        if normalised == "stop" and self._calls:
-            # NOTE: Ollama says "stop" after tool calls; there is no tool-use reason.
-            normalised = "tool_calls"
+        # NOTE: Ollama says "stop" after tool calls; there is no tool-use reason.
+        normalised = finish_reason(FINISH_REASONS, reason, made_calls=bool(self._calls))
         usage = usage_from(chunk, input="prompt_eval_count", output="eval_count")
         if usage is not None:
             events.append(UsageEvent(usage=usage))

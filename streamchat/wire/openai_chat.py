@@ -234,9 +234,9 @@ class Decoder:
         events: List[Event] = self._think.close()
         events.extend(self._calls.finish_all())
         reason = self._finish
-        normalised = finish_reason(FINISH_REASONS, reason)
-        if reason is None and self._calls:
-            normalised = "tool_calls"
+        normalised = finish_reason(
+            FINISH_REASONS, reason, made_calls=reason is None and bool(self._calls)
+        )
         events.append(
             DoneEvent(
                 finish_reason=normalised,
