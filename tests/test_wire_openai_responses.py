@@ -9,7 +9,7 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from helpers import CHUNK_SIZES, FIXTURES, decoded, feed_named, outcome
+from helpers import CHUNK_SIZES, FIXTURES, decoded, feed_named, outcome, same_at_every_split
 
 from streamchat.accumulate import fold
 from streamchat.errors import (
@@ -37,6 +37,7 @@ from streamchat.types import (
 )
 from streamchat.wire import openai_responses as wire
 from streamchat.wire.common import Endpoint
+from streamchat.wire.errors import is_not_chat_model_error
 
 PROVIDER = "openai-responses"
 ENDPOINT = Endpoint(PROVIDER, "https://api.openai.com/v1", api_key="sk-test-secret")
@@ -67,11 +68,7 @@ def completed(usage: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
 @pytest.mark.parametrize("name", sorted(p.name for p in (FIXTURES / PROVIDER).glob("*.sse")))
 @pytest.mark.parametrize("size", CHUNK_SIZES[:-1])
 def test_every_fixture_decodes_the_same_whatever_the_split(name: str, size: int) -> None:
-    whole_events, whole_error = run(name, None)
-    events, error = run(name, size)
-    assert [e.type for e in events] == [e.type for e in whole_events]
-    assert events == whole_events
-    assert repr(error) == repr(whole_error)
+    same_at_every_split(wire, PROVIDER, name, size)
 
 
 @pytest.mark.parametrize("size", CHUNK_SIZES)
@@ -492,7 +489,7 @@ def test_base_url_with_a_proxy_prefix_and_extra_headers() -> None:
     b'endpoint", "code": "unsupported_api_for_model"}}',
 ])
 def test_not_a_chat_model_bodies_are_recognised(body: Any) -> None:
-    assert wire.is_not_chat_model_error(body)
+    assert is_not_chat_model_error(body)
 
 
 @pytest.mark.parametrize("body", [
@@ -502,7 +499,7 @@ def test_not_a_chat_model_bodies_are_recognised(body: Any) -> None:
     None,
 ])
 def test_other_404_bodies_are_not(body: Any) -> None:
-    assert not wire.is_not_chat_model_error(body)
+    assert not is_not_chat_model_error(body)
 
 
 def test_responses_only_prefixes_cover_the_documented_families() -> None:

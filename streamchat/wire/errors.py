@@ -33,6 +33,11 @@ _CONTEXT_OVERFLOW = re.compile(
     re.IGNORECASE,
 )
 
+_NOT_CHAT_MODEL = re.compile(
+    r"not a chat model|only supported in v1/responses|not accessible via the /chat/completions",
+    re.IGNORECASE,
+)
+
 _STATUS_ERRORS: Dict[int, Type[StreamChatError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,
@@ -120,6 +125,16 @@ def _seconds(value: Any) -> Optional[float]:
         return None
 
 
+def is_not_chat_model_error(body: Any) -> bool:
+    """True when a Chat Completions error says the model needs the Responses API."""
+    return _needs_responses_api(parse_error_body(body))
+
+
+def _needs_responses_api(info: Mapping[str, Any]) -> bool:
+    words = " ".join(str(info.get(k) or "") for k in ("message", "code"))
+    return bool(_NOT_CHAT_MODEL.search(words)) or info.get("code") == "unsupported_api_for_model"
+
+
 def error_class(status: Optional[int], info: Mapping[str, Any]) -> Type[StreamChatError]:
     """The most specific class: context overflow by its words, then a telling status,
     then the provider's error type (all an in-stream error or a plain 400 has)."""
@@ -154,7 +169,7 @@ def error_from_response(
     where = f" from {endpoint}" if endpoint else ""
     quoted = f": {info['message']}" if info.get("message") else ""
     advice = _ADVICE.get(cls, "see .body")
-    if "not a chat model" in str(info.get("message") or "").lower():
+    if _needs_responses_api(info):
         # NOTE: OpenAI answers 404 "This is not a chat model" for Responses-only models.
         advice = "this model is served by the Responses API: use provider 'openai-responses'"
     message = f"{provider} returned HTTP {status}{where}{quoted} ({advice})"

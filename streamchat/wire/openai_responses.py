@@ -41,7 +41,7 @@ from .common import (
     typed_errors,
     usage_from,
 )
-from .errors import error_from_payload, parse_error_body
+from .errors import error_from_payload
 from .openai_chat import effort_for
 from .toolcalls import ToolCallAssembler
 
@@ -74,25 +74,12 @@ _RESPONSES_ONLY_FAMILIES = re.compile(
     r"^(gpt-\d+(\.\d+)?-(codex|pro)|o\d+(-mini)?-(pro|deep-research))\b"
 )
 
-_NOT_CHAT_MODEL = re.compile(
-    r"not a chat model|only supported in v1/responses|not accessible via the /chat/completions",
-    re.IGNORECASE,
-)
-
-
 def is_responses_only_model(model: str) -> bool:
     """True for models that the Chat Completions endpoint refuses."""
     name = model.lower().rsplit("/", 1)[-1]
     return name.startswith(RESPONSES_ONLY_MODEL_PREFIXES) or bool(
         _RESPONSES_ONLY_FAMILIES.match(name)
     )
-
-
-def is_not_chat_model_error(body: Any) -> bool:
-    """True when a Chat Completions 404 says the model needs the Responses API."""
-    info = parse_error_body(body)
-    words = " ".join(str(info.get(k) or "") for k in ("message", "code"))
-    return bool(_NOT_CHAT_MODEL.search(words)) or info.get("code") == "unsupported_api_for_model"
 
 
 def _input_items(message: Message) -> List[Dict[str, Any]]:
