@@ -28,7 +28,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import path
 
 import streamchat
-from streamchat.web import SSE_HEADERS
+from streamchat.web import SSE_HEADERS, SSE_MIMETYPE
 
 client = streamchat.Client(os.environ.get("STREAMCHAT_PROVIDER", "fake"))
 
@@ -36,7 +36,7 @@ client = streamchat.Client(os.environ.get("STREAMCHAT_PROVIDER", "fake"))
 def chat(request: HttpRequest) -> StreamingHttpResponse:
     stream = client.stream(request.GET.get("q", "Hello"))
     return StreamingHttpResponse(
-        stream.to_sse(), content_type="text/event-stream", headers=SSE_HEADERS
+        stream.to_sse(), content_type=SSE_MIMETYPE, headers=SSE_HEADERS
     )
 
 

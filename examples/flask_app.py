@@ -15,7 +15,7 @@ import os
 import flask
 
 import streamchat
-from streamchat.web import SSE_HEADERS
+from streamchat.web import SSE_HEADERS, SSE_MIMETYPE
 
 app = flask.Flask(__name__)
 client = streamchat.Client(os.environ.get("STREAMCHAT_PROVIDER", "fake"))
@@ -54,7 +54,7 @@ def index() -> str:
 @app.get("/chat")
 def chat() -> flask.Response:
     stream = client.stream(flask.request.args.get("q", "Hello"))
-    return flask.Response(stream.to_sse(), mimetype="text/event-stream", headers=SSE_HEADERS)
+    return flask.Response(stream.to_sse(), mimetype=SSE_MIMETYPE, headers=SSE_HEADERS)
 
 
 if __name__ == "__main__":

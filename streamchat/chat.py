@@ -108,7 +108,6 @@ class Chat:
         self._history: List[Message] = [Message.system(system)] if system else []
         self._history.extend(history)
         self._usages: List[Usage] = []
-        self._last_usage: Optional[Usage] = None
         self._turn: Optional[weakref.ReferenceType[Stream]] = None
         self._turn_start = 0
         self._aliases: Dict[str, str] = {}
@@ -150,7 +149,7 @@ class Chat:
         from the last reported usage (prompt plus answer); None when either is unknown.
         After a provider switch it is an estimate: tokenizers differ."""
         with self._lock:
-            usage = self._last_usage
+            usage = self._usages[-1] if self._usages else None
         if usage is None:
             return None
         tokens = usage.total_tokens
@@ -271,7 +270,6 @@ class Chat:
             **options,
         )
         chat._usages = [Usage.model_validate(u) for u in data.get("usage") or ()]
-        chat._last_usage = chat._usages[-1] if chat._usages else None
         return chat
 
     # -- internals ------------------------------------------------------------------------
@@ -310,7 +308,6 @@ class Chat:
     def _store(self, response: ChatResponse) -> None:
         if response.usage is not None:
             self._usages.append(response.usage)
-            self._last_usage = response.usage
         self._aliases = {}
         reason = response.finish_reason
         if reason is None:
@@ -351,10 +348,9 @@ class Run:
         self._max_rounds = max_rounds
         self._options = {**options, "tools": specs}
         self._stop = threading.Event()
-        self._stream: Optional[Stream] = None
         self._done = False
         # The first round starts at once, so a turn in progress is reported here.
-        self._first: Optional[Stream] = chat.stream(prompt, **self._options)
+        self._stream: Stream = chat.stream(prompt, **self._options)
         self._events = self._generate()
 
     @property
@@ -383,31 +379,27 @@ class Run:
     def interrupt(self) -> None:
         """Stop from any thread: the round in progress ends as cancelled, no tool runs after."""
         self._stop.set()
-        stream = self._stream or self._first
-        if stream is not None:
-            stream.interrupt()
+        self._stream.interrupt()
 
     def close(self) -> None:
         """Stop the loop and the round in progress; the history keeps what arrived."""
         self._stop.set()
-        stream = self._stream or self._first
-        if stream is not None:
-            stream.close()
+        self._stream.close()
         self._events.close()
 
     def _generate(self) -> Generator[Union[Event, ToolResultEvent], None, None]:
         rounds = 0
         while True:
             rounds += 1
-            stream = self._first or self.chat.stream(None, **self._options)
-            self._stream = stream
-            self._first = None
+            if rounds > 1:
+                self._stream = self.chat.stream(None, **self._options)
+            stream = self._stream
             try:
                 yield from stream
             finally:
-                if stream.response is None and stream.error is None:
-                    # Left early (a break, close()): end the turn so the Chat is free.
-                    stream.close()
+                # Left early (a break, close()): end the turn so the Chat is free. A
+                # stream that has ended already ignores close().
+                stream.close()
             response = stream.final()
             self.responses.append(response)
             if response.finish_reason in ("cancelled", "paused") or not response.tool_calls:

@@ -6,13 +6,18 @@ import json
 import pathlib
 from typing import Any, Dict, List, Optional, Tuple
 
+import streamchat
 from streamchat.accumulate import fold
 from streamchat.errors import StreamChatError
 from streamchat.framing import Frame, frames_for
+from streamchat.providers import WIRE_MODULES
+from streamchat.testing.server import FakeServer
 from streamchat.types import ChatResponse, Event
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 CHUNK_SIZES = [1, 2, 3, 7, 64, None]
+WIRES = tuple(WIRE_MODULES)
+"""Every wire format id: openai, openai-responses, anthropic, gemini, ollama."""
 
 
 def fixture(wire: str, name: str) -> bytes:
@@ -71,3 +76,27 @@ def feed_named(module: Any, provider: str, *payloads: Dict[str, Any]) -> List[Ev
 
 def folded(events: List[Event]) -> ChatResponse:
     return fold(events)
+
+
+def same_at_every_split(
+    module: Any, wire: str, name: str, size: Optional[int], provider: Optional[str] = None
+) -> Tuple[List[Event], Optional[StreamChatError]]:
+    """Decode a fixture split into `size`-byte chunks, check that the events and the error
+    are those of the whole stream, and return them."""
+    whole_events, whole_error = outcome(module, wire, name, None, provider)
+    events, error = outcome(module, wire, name, size, provider)
+    assert [e.type for e in events] == [e.type for e in whole_events]
+    assert events == whole_events
+    assert repr(error) == repr(whole_error)
+    return events, error
+
+
+def fake_client(
+    server: FakeServer, wire: str, model: str = "m", **options: Any
+) -> streamchat.Client:
+    """A Client of `wire` pointed at the fake server, with short deadlines so that a test
+    waiting for output that never comes fails fast."""
+    options.setdefault("timeouts", streamchat.Timeouts(first_token=10, idle=10))
+    return streamchat.Client(
+        wire, model=model, api_key="k", base_url=server.base_url(wire), **options
+    )

@@ -14,6 +14,7 @@ import threading
 from typing import Any, Dict, List
 
 import pytest
+from helpers import WIRES, fake_client
 from pydantic import BaseModel
 
 import streamchat
@@ -30,7 +31,6 @@ from streamchat.testing.script import make_script
 from streamchat.testing.server import FakeServer
 from streamchat.types import Message, ThinkingBlock, ToolCall, Usage
 
-WIRES = ("openai", "openai-responses", "anthropic", "gemini", "ollama")
 PRICES = {"m": {"input": 1.0, "cached_input": 0.5, "output": 2.0, "context_window": 1000}}
 
 
@@ -54,14 +54,6 @@ def server():
         yield fake
 
 
-def make_client(server: FakeServer, wire: str, **options: Any) -> streamchat.Client:
-    # Short deadlines: a test that waits for output that never comes fails fast.
-    options.setdefault("timeouts", streamchat.Timeouts(first_token=10, idle=10))
-    return streamchat.Client(
-        wire, model="m", api_key="k", base_url=server.base_url(wire), **options
-    )
-
-
 def chat_requests(server: FakeServer) -> List[Any]:
     return [r for r in server.requests if r.wire is not None]
 
@@ -80,7 +72,7 @@ def stall_index(wire: str, marker: bytes, **script: Any) -> int:
 
 @pytest.mark.parametrize("wire", WIRES)
 def test_scripted_conversation_on_every_wire(server, wire):
-    client = make_client(server, wire, prices=PRICES)
+    client = fake_client(server, wire, prices=PRICES)
     chat = client.chat(system="Be brief.")
 
     # Two tool rounds: one tool works, one raises; the model then answers.
@@ -122,7 +114,7 @@ def test_scripted_conversation_on_every_wire(server, wire):
 
     # Switch provider, ask for structured output.
     other_wire = "anthropic" if wire != "anthropic" else "gemini"
-    chat.use(make_client(server, other_wire, prices=PRICES))
+    chat.use(fake_client(server, other_wire, prices=PRICES))
     if other_wire == "anthropic":
         # Anthropic answers structured output as the input of a forced tool.
         server.enqueue(tool_calls=[{"name": "structured_output_Weather",
@@ -149,7 +141,7 @@ def test_scripted_conversation_on_every_wire(server, wire):
 
 
 def test_user_message_is_added_when_the_turn_starts_and_the_answer_when_it_ends(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     server.enqueue(text="Hello there, friend.", chunk_size=3)
     stream = chat.stream("hi")
     assert [m.role for m in chat.history] == ["user"]
@@ -162,7 +154,7 @@ def test_user_message_is_added_when_the_turn_starts_and_the_answer_when_it_ends(
 
 
 def test_thinking_blocks_with_signatures_go_back_to_anthropic(server):
-    chat = make_client(server, "anthropic").chat()
+    chat = fake_client(server, "anthropic").chat()
     server.enqueue(thinking="Let me think.", tool_calls=[{"name": "get_weather",
                                                           "arguments": {"city": "Rome"}}])
     response = chat.send("Weather in Rome?")
@@ -182,7 +174,7 @@ def test_thinking_blocks_with_signatures_go_back_to_anthropic(server):
 
 
 def test_keep_interrupted_false_removes_the_interrupted_turn(server):
-    chat = make_client(server, "openai").chat(keep_interrupted=False)
+    chat = fake_client(server, "openai").chat(keep_interrupted=False)
     server.enqueue(text="First answer.")
     chat.send("first")
     server.enqueue(text="one two three four five", chunk_size=4, stall_after=4)
@@ -201,7 +193,7 @@ def test_keep_interrupted_false_removes_the_interrupted_turn(server):
 def test_interrupt_drops_tool_calls_that_never_completed(server, wire, marker):
     script = dict(text="Checking.", tool_calls=[{"name": "get_weather",
                                                  "arguments": {"city": "Paris"}}], chunk_size=2)
-    chat = make_client(server, wire).chat()
+    chat = fake_client(server, wire).chat()
     server.enqueue(stall_after=stall_index(wire, marker, **script), **script)
     stream = chat.stream("Weather?")
     kinds = []
@@ -220,7 +212,7 @@ def test_interrupt_drops_tool_calls_that_never_completed(server, wire, marker):
 
 
 def test_interrupt_before_any_output_adds_no_empty_message(server):
-    chat = make_client(server, "anthropic").chat()
+    chat = fake_client(server, "anthropic").chat()
     server.enqueue(text="late", stall_after=0)
     stream = chat.stream("hi")
     stream.interrupt()
@@ -229,7 +221,7 @@ def test_interrupt_before_any_output_adds_no_empty_message(server):
 
 
 def test_a_failed_turn_keeps_the_user_message_so_send_retries(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     server.enqueue(status=400, body={"error": {"message": "bad", "type": "invalid_request_error"}})
     with pytest.raises(streamchat.InvalidRequestError):
         chat.send("hello")
@@ -243,7 +235,7 @@ def test_a_failed_turn_keeps_the_user_message_so_send_retries(server):
 
 
 def test_output_that_does_not_validate_is_still_recorded(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     server.enqueue(text="not json at all")
     with pytest.raises(streamchat.OutputValidationError) as info:
         chat.send("json please", response_format=Weather)
@@ -256,7 +248,7 @@ def test_output_that_does_not_validate_is_still_recorded(server):
 
 
 def test_starting_a_turn_during_another_raises(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     server.enqueue(text="slow answer", stall_after=1)
     stream = chat.stream("first")
     with pytest.raises(streamchat.TurnInProgressError):
@@ -269,7 +261,7 @@ def test_starting_a_turn_during_another_raises(server):
 
 
 def test_the_turn_check_is_thread_safe(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     for _ in range(8):
         server.enqueue(text="x", stall_after=1)
     barrier = threading.Barrier(8)
@@ -294,7 +286,7 @@ def test_the_turn_check_is_thread_safe(server):
 
 
 def test_a_dropped_stream_frees_the_conversation(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     server.enqueue(text="never read", stall_after=1)
     chat.stream("first")  # dropped at once, never read
     gc.collect()
@@ -303,7 +295,7 @@ def test_a_dropped_stream_frees_the_conversation(server):
 
 
 def test_chat_interrupt_from_another_thread(server):
-    chat = make_client(server, "gemini").chat()
+    chat = fake_client(server, "gemini").chat()
     server.enqueue(text="a b c d e f g h", chunk_size=2, stall_after=2)
     stream = chat.stream("go")
     first = next(stream)
@@ -321,7 +313,7 @@ def test_chat_interrupt_from_another_thread(server):
 
 @pytest.mark.parametrize("wire", WIRES)
 def test_tool_calls_without_results_are_answered_when_the_next_turn_starts(server, wire):
-    chat = make_client(server, wire).chat()
+    chat = fake_client(server, wire).chat()
     server.enqueue(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}},
                                {"name": "get_weather", "arguments": {"city": "Rome"}}])
     response = chat.send("Weather in Paris and Rome?")
@@ -338,7 +330,7 @@ def test_tool_calls_without_results_are_answered_when_the_next_turn_starts(serve
 
 
 def test_add_tool_result_names_the_tool_for_gemini(server):
-    chat = make_client(server, "gemini").chat()
+    chat = fake_client(server, "gemini").chat()
     server.enqueue(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
     call = chat.send("Weather?").tool_calls[0]
     message = chat.add_tool_result(call.id, {"celsius": 21})
@@ -352,7 +344,7 @@ def test_add_tool_result_names_the_tool_for_gemini(server):
 
 
 def test_add_tool_result_refuses_unknown_and_answered_calls(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     server.enqueue(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
     call = chat.send("Weather?").tool_calls[0]
     with pytest.raises(streamchat.ConfigurationError, match="no tool call"):
@@ -364,7 +356,7 @@ def test_add_tool_result_refuses_unknown_and_answered_calls(server):
 
 def test_repeated_call_ids_are_made_unique_for_other_providers(server):
     # Gemini has no call ids: each answer's first call is synthesised as call_0.
-    chat = make_client(server, "gemini").chat()
+    chat = fake_client(server, "gemini").chat()
     ids = []
     for city in ("Paris", "Rome"):
         server.enqueue(tool_calls=[{"name": "get_weather", "arguments": {"city": city}}])
@@ -375,7 +367,7 @@ def test_repeated_call_ids_are_made_unique_for_other_providers(server):
     stored = [c.id for m in chat.history for c in m.tool_calls]
     assert stored == ["call_0", "call_0_2"]
     assert [m.tool_call_id for m in chat.history if m.role == "tool"] == stored
-    chat.use(make_client(server, "anthropic"))
+    chat.use(fake_client(server, "anthropic"))
     server.enqueue(text="done")
     chat.send("Thanks.")
     blocks = [b for t in chat_requests(server)[-1].json["messages"] for b in t["content"]]
@@ -385,7 +377,7 @@ def test_repeated_call_ids_are_made_unique_for_other_providers(server):
 
 @pytest.mark.parametrize("wire", WIRES)
 def test_send_without_a_prompt_continues_after_tool_results(server, wire):
-    chat = make_client(server, wire).chat()
+    chat = fake_client(server, wire).chat()
     server.enqueue(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
     call = chat.send("Weather?").tool_calls[0]
     chat.add_tool_result(call.id, get_weather(call.arguments["city"]))
@@ -396,7 +388,7 @@ def test_send_without_a_prompt_continues_after_tool_results(server, wire):
 
 
 def test_nothing_to_send_is_a_configuration_error(server):
-    chat = make_client(server, "openai").chat(system="hi")
+    chat = fake_client(server, "openai").chat(system="hi")
     with pytest.raises(streamchat.ConfigurationError):
         chat.send()
 
@@ -405,7 +397,7 @@ def test_nothing_to_send_is_a_configuration_error(server):
 
 
 def test_run_stops_at_the_round_limit(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     for _ in range(2):
         server.enqueue(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
     run = chat.run("Weather?", tools=[get_weather], max_rounds=2)
@@ -420,7 +412,7 @@ def test_run_stops_at_the_round_limit(server):
 
 
 def test_run_reports_unknown_tools_to_the_model(server):
-    chat = make_client(server, "ollama").chat()
+    chat = fake_client(server, "ollama").chat()
     server.enqueue(tool_calls=[{"name": "launch_rockets", "arguments": {}}])
     server.enqueue(text="I cannot do that.")
     run = chat.run("Launch!", tools={"get_weather": get_weather})
@@ -430,7 +422,7 @@ def test_run_reports_unknown_tools_to_the_model(server):
 
 
 def test_run_offers_the_tools_with_their_schema(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     server.enqueue(text="No tools needed.")
     assert chat.run("Hi", tools={"get_weather": get_weather}).final().text == "No tools needed."
     tools = chat_requests(server)[0].json["tools"]
@@ -439,7 +431,7 @@ def test_run_offers_the_tools_with_their_schema(server):
 
 
 def test_run_interrupt_stops_the_loop(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     server.enqueue(text="thinking about tools", chunk_size=3, stall_after=3)
     run = chat.run("Weather?", tools={"get_weather": get_weather})
     kinds = []
@@ -453,7 +445,7 @@ def test_run_interrupt_stops_the_loop(server):
 
 
 def test_run_close_before_reading_frees_the_conversation(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     server.enqueue(text="never read", stall_after=1)
     with chat.run("Weather?", tools={"get_weather": get_weather}):
         pass
@@ -464,14 +456,14 @@ def test_run_close_before_reading_frees_the_conversation(server):
 
 
 def test_json_round_trip(server):
-    client = make_client(server, "openai", prices=PRICES)
+    client = fake_client(server, "openai", prices=PRICES)
     chat = client.chat(system="sys")
     server.enqueue(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}],
                    usage={"input_tokens": 12, "output_tokens": 3})
     call = chat.send("Weather?").tool_calls[0]
     chat.add_tool_result(call.id, {"celsius": 21})
     text = chat.to_json()
-    restored = Chat.from_json(text, make_client(server, "anthropic"))
+    restored = Chat.from_json(text, fake_client(server, "anthropic"))
     assert restored.history == chat.history
     assert restored.system == "sys"
     assert restored.usage == chat.usage
@@ -488,12 +480,12 @@ def test_history_round_trips_thinking_and_interrupted_flags(server):
                 tool_calls=[ToolCall(id="c1", name="f", arguments={"a": 1},
                                      raw_arguments='{"a":1}', signature="ts")]),
     ]
-    chat = Chat(make_client(server, "openai"), history=history)
+    chat = Chat(fake_client(server, "openai"), history=history)
     assert Chat.from_json(chat.to_json(), chat.client).history == history
 
 
 def test_usage_totals_and_context_share(server):
-    chat = make_client(server, "openai", prices=PRICES).chat()
+    chat = fake_client(server, "openai", prices=PRICES).chat()
     server.enqueue(text="a", usage={"input_tokens": 100, "output_tokens": 10})
     server.enqueue(text="b", usage={"input_tokens": 300, "output_tokens": 20,
                                     "cached_input_tokens": 100})
@@ -507,12 +499,12 @@ def test_usage_totals_and_context_share(server):
 
 
 def test_cost_is_none_when_a_turn_had_no_price(server):
-    priced = make_client(server, "openai", prices=PRICES)
+    priced = fake_client(server, "openai", prices=PRICES)
     chat = priced.chat()
     server.enqueue(text="a", usage={"input_tokens": 10, "output_tokens": 1})
     chat.send("one")
     assert chat.usage.cost_usd is not None
-    chat.use(make_client(server, "ollama"))  # model "m" has no price there
+    chat.use(fake_client(server, "ollama"))  # model "m" has no price there
     server.enqueue(text="b", usage={"input_tokens": 10, "output_tokens": 1})
     chat.send("two")
     assert chat.usage.cost_usd is None
@@ -548,8 +540,8 @@ def test_with_missing_results_places_fillers_after_their_call():
 
 def test_the_model_belongs_to_the_client(server):
     with pytest.raises(streamchat.ConfigurationError):
-        make_client(server, "openai").chat(model="other")
-    chat = make_client(server, "openai").chat()
+        fake_client(server, "openai").chat(model="other")
+    chat = fake_client(server, "openai").chat()
     server.enqueue(text="ok")
     chat.send("hi", model="per-turn")
     assert chat_requests(server)[-1].json["model"] == "per-turn"

@@ -14,11 +14,10 @@ import time
 from typing import Any, Dict
 
 import pytest
+from helpers import WIRES, fake_client
 
 import streamchat
 from streamchat.testing.server import FakeServer
-
-WIRES = ("openai", "openai-responses", "anthropic", "gemini", "ollama")
 
 SCRIPT: Dict[str, Any] = dict(
     text="Hello world, here is the weather.",
@@ -34,13 +33,6 @@ TOOL = {"name": "get_weather", "parameters": {"type": "object", "properties": {
 def server():
     with FakeServer() as fake:
         yield fake
-
-
-def make_client(server: FakeServer, wire: str, **options: Any) -> streamchat.Client:
-    options.setdefault("timeouts", streamchat.Timeouts(first_token=10, idle=10))
-    return streamchat.Client(
-        wire, model="m", api_key="k", base_url=server.base_url(wire), **options
-    )
 
 
 def summary(response: streamchat.ChatResponse) -> Dict[str, Any]:
@@ -61,7 +53,7 @@ def test_same_answer_as_the_streamed_one(server, wire):
     answers = {}
     for mode in (True, False):
         server.enqueue(**SCRIPT)
-        stream = make_client(server, wire, stream=mode).stream("Weather?", tools=[TOOL])
+        stream = fake_client(server, wire, stream=mode).stream("Weather?", tools=[TOOL])
         kinds = [e.type for e in stream]
         assert kinds[0] == "start" and kinds[-1] == "done"
         assert {"thinking", "text", "tool_call_start", "tool_call"} <= set(kinds)
@@ -75,7 +67,7 @@ def test_same_answer_as_the_streamed_one(server, wire):
 @pytest.mark.parametrize("wire", WIRES)
 def test_the_request_asks_for_no_stream(server, wire):
     server.enqueue(text="ok")
-    assert make_client(server, wire, stream=False).complete("hi").text == "ok"
+    assert fake_client(server, wire, stream=False).complete("hi").text == "ok"
     request = server.last_request
     assert request is not None
     if wire == "gemini":
@@ -87,7 +79,7 @@ def test_the_request_asks_for_no_stream(server, wire):
 @pytest.mark.parametrize("wire", WIRES)
 def test_the_request_accepts_json(server, wire):
     server.enqueue(text="ok")
-    make_client(server, wire, stream=False).complete("hi")
+    fake_client(server, wire, stream=False).complete("hi")
     request = server.last_request
     assert request is not None
     assert request.headers.get("Accept") == "application/json"
@@ -98,7 +90,7 @@ def test_the_request_accepts_json(server, wire):
 def test_every_body_framing_is_read_whole(server, wire, framing):
     server.enqueue(text="framed answer", framing=framing,
                    usage={"input_tokens": 3, "output_tokens": 2})
-    response = make_client(server, wire, stream=False).complete("hi")
+    response = fake_client(server, wire, stream=False).complete("hi")
     assert (response.text, response.finish_reason) == ("framed answer", "stop")
     assert response.usage is not None and response.usage.output_tokens == 2
 
@@ -107,7 +99,7 @@ def test_every_body_framing_is_read_whole(server, wire, framing):
 def test_cost_is_computed_from_the_whole_body(server, wire):
     prices = {"m": {"input": 2.0, "output": 10.0}}
     server.enqueue(text="priced", usage={"input_tokens": 1000, "output_tokens": 100})
-    response = make_client(server, wire, stream=False, prices=prices).complete("hi")
+    response = fake_client(server, wire, stream=False, prices=prices).complete("hi")
     assert response.usage is not None
     assert response.usage.cost_usd == pytest.approx((1000 * 2 + 100 * 10) / 1_000_000)
 
@@ -115,7 +107,7 @@ def test_cost_is_computed_from_the_whole_body(server, wire):
 @pytest.mark.parametrize("wire", WIRES)
 def test_http_errors_are_typed_as_when_streaming(server, wire):
     server.enqueue(status=429, retry_after=7)
-    client = make_client(server, wire, stream=False,
+    client = fake_client(server, wire, stream=False,
                          retry=streamchat.RetryPolicy(max_attempts=1))
     with pytest.raises(streamchat.RateLimitError) as info:
         client.complete("hi")
@@ -126,7 +118,7 @@ def test_http_errors_are_typed_as_when_streaming(server, wire):
 @pytest.mark.parametrize("wire", WIRES)
 def test_a_body_that_is_not_json_is_a_protocol_error(server, wire):
     server.enqueue(body=b"<html>proxy error</html>", headers={"Content-Type": "text/html"})
-    client = make_client(server, wire, stream=False,
+    client = fake_client(server, wire, stream=False,
                          retry=streamchat.RetryPolicy(max_attempts=1))
     with pytest.raises(streamchat.ProtocolError):
         client.complete("hi")
@@ -135,7 +127,7 @@ def test_a_body_that_is_not_json_is_a_protocol_error(server, wire):
 @pytest.mark.parametrize("wire", WIRES)
 def test_interrupt_while_waiting_for_the_body(server, wire):
     server.enqueue(text="too late", stall_after=0)
-    stream = make_client(server, wire, stream=False).stream("hi")
+    stream = fake_client(server, wire, stream=False).stream("hi")
     started = time.monotonic()
     timer = threading.Timer(0.1, stream.interrupt)
     timer.start()
@@ -148,7 +140,7 @@ def test_interrupt_while_waiting_for_the_body(server, wire):
 
 @pytest.mark.parametrize("wire", WIRES)
 def test_a_tool_loop_runs_without_streaming(server, wire):
-    chat = make_client(server, wire, stream=False).chat()
+    chat = fake_client(server, wire, stream=False).chat()
     server.enqueue(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
     server.enqueue(text="21 C in Paris.")
     run = chat.run("Weather?", tools={"get_weather": lambda city: {"celsius": 21}})

@@ -8,8 +8,8 @@ import re
 from importlib import resources
 
 import pytest
+from helpers import WIRES, fake_client
 
-import streamchat
 from streamchat import pricing
 from streamchat.providers import get_preset
 from streamchat.testing.server import FakeServer
@@ -163,11 +163,10 @@ def test_client_prices_win_over_the_process_and_the_table():
 # -- end to end ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("wire", ["openai", "openai-responses", "anthropic", "gemini", "ollama"])
+@pytest.mark.parametrize("wire", WIRES)
 def test_usage_events_carry_the_cost(server, wire):
-    client = streamchat.Client(
-        wire, model="m", api_key="k", base_url=server.base_url(wire),
-        prices={"m": {"input": 1.0, "cached_input": 0.1, "output": 4.0}},
+    client = fake_client(
+        server, wire, prices={"m": {"input": 1.0, "cached_input": 0.1, "output": 4.0}}
     )
     server.enqueue(text="hi", usage={"input_tokens": 1000, "output_tokens": 50})
     stream = client.stream("hello")
@@ -180,16 +179,14 @@ def test_usage_events_carry_the_cost(server, wire):
 
 
 def test_an_unpriced_model_reports_usage_without_cost(server):
-    client = streamchat.Client("openai", model="unlisted-model", api_key="k",
-                               base_url=server.base_url("openai"))
+    client = fake_client(server, "openai", model="unlisted-model")
     server.enqueue(text="hi", usage={"input_tokens": 10, "output_tokens": 2})
     usage = client.complete("hello").usage
     assert usage is not None and usage.input_tokens == 10 and usage.cost_usd is None
 
 
 def test_openai_cached_tokens_are_billed_at_the_cached_rate(server):
-    client = streamchat.Client("openai", model="gpt-4.1-mini", api_key="k",
-                               base_url=server.base_url("openai"))
+    client = fake_client(server, "openai", model="gpt-4.1-mini")
     server.enqueue(text="hi", usage={"input_tokens": 10_000, "cached_input_tokens": 8_000,
                                      "output_tokens": 1_000})
     usage = client.complete("hello").usage

@@ -21,12 +21,12 @@ import json
 from typing import Any, Dict, List, Optional
 
 import pytest
+from helpers import WIRES, fake_client
 from pydantic import BaseModel
 
 import streamchat
 from streamchat.testing.server import FakeServer
 
-WIRES = ("openai", "openai-responses", "anthropic", "gemini", "ollama")
 MODES = pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
 
 
@@ -57,13 +57,6 @@ SCHEMA: Dict[str, Any] = {
 def server():
     with FakeServer() as fake:
         yield fake
-
-
-def make_client(server: FakeServer, wire: str, **options: Any) -> streamchat.Client:
-    options.setdefault("timeouts", streamchat.Timeouts(first_token=10, idle=10))
-    return streamchat.Client(
-        wire, model="m", api_key="k", base_url=server.base_url(wire), **options
-    )
 
 
 def enqueue_answer(server: FakeServer, wire: str, name: str, value: Dict[str, Any]) -> None:
@@ -100,7 +93,7 @@ def native_format(wire: str, body: Dict[str, Any]) -> Dict[str, Any]:
 @MODES
 def test_a_pydantic_model_is_parsed(server, wire, stream):
     enqueue_answer(server, wire, "City", {"name": "Paris", "population": 2102650})
-    response = make_client(server, wire, stream=stream).complete(
+    response = fake_client(server, wire, stream=stream).complete(
         "Biggest city of France?", response_format=City
     )
     assert response.parsed == City(name="Paris", population=2102650)
@@ -114,7 +107,7 @@ def test_a_pydantic_model_is_parsed(server, wire, stream):
 @MODES
 def test_a_json_schema_dict_gives_a_dict(server, wire, stream):
     enqueue_answer(server, wire, "Answer", {"answer": "42", "confidence": 0.9})
-    response = make_client(server, wire, stream=stream).complete("?", response_format=SCHEMA)
+    response = fake_client(server, wire, stream=stream).complete("?", response_format=SCHEMA)
     assert response.parsed == {"answer": "42", "confidence": 0.9}
     assert set(native_format(wire, server.last_request.json)["properties"]) == {
         "answer", "confidence"
@@ -126,7 +119,7 @@ def test_nested_models_survive_each_schema_dialect(server, wire):
     value = {"city": {"name": "Rome", "population": 2750000},
              "landmarks": [{"title": "Colosseum", "year": 80}, {"title": "Pantheon", "year": None}]}
     enqueue_answer(server, wire, "Guide", value)
-    response = make_client(server, wire).complete("Rome guide", response_format=Guide)
+    response = fake_client(server, wire).complete("Rome guide", response_format=Guide)
     assert response.parsed == Guide.model_validate(value)
     schema = json.dumps(native_format(wire, server.last_request.json))
     if wire == "gemini":
@@ -142,7 +135,7 @@ def test_nested_models_survive_each_schema_dialect(server, wire):
 @MODES
 def test_output_that_does_not_match_raises_and_keeps_the_raw_text(server, wire, stream):
     server.enqueue(text='{"name": "Paris"}')  # population missing
-    client = make_client(server, wire, stream=stream)
+    client = fake_client(server, wire, stream=stream)
     answer = client.stream("?", response_format=City)
     with pytest.raises(streamchat.OutputValidationError) as info:
         for _ in answer:
@@ -161,7 +154,7 @@ def test_output_that_does_not_match_raises_and_keeps_the_raw_text(server, wire, 
 def test_text_that_is_not_json_raises(server, wire):
     server.enqueue(text="Sorry, I can only answer in prose.")
     with pytest.raises(streamchat.OutputValidationError) as info:
-        make_client(server, wire).complete("?", response_format=SCHEMA)
+        fake_client(server, wire).complete("?", response_format=SCHEMA)
     assert info.value.raw_text == "Sorry, I can only answer in prose."
 
 
@@ -171,7 +164,7 @@ def test_an_openai_refusal_is_not_parsed(server):
         "message": {"role": "assistant", "content": None, "refusal": "I can't help with that."},
     }]}
     server.enqueue(body=body)
-    client = make_client(server, "openai", stream=False)
+    client = fake_client(server, "openai", stream=False)
     with pytest.raises(streamchat.OutputValidationError) as info:
         client.complete("?", response_format=City)
     assert info.value.raw_text == "I can't help with that."
@@ -179,14 +172,14 @@ def test_an_openai_refusal_is_not_parsed(server):
 
 def test_a_fenced_json_answer_is_parsed(server):
     server.enqueue(text='```json\n{"name": "Lyon", "population": 522250}\n```')
-    response = make_client(server, "ollama").complete("?", response_format=City)
+    response = fake_client(server, "ollama").complete("?", response_format=City)
     assert response.parsed == City(name="Lyon", population=522250)
 
 
 @pytest.mark.parametrize("wire", WIRES)
 def test_an_interrupted_answer_is_not_parsed(server, wire):
     server.enqueue(text='{"name": "Paris", "population": 2102650}', chunk_size=3, stall_after=6)
-    stream = make_client(server, wire).stream("?", response_format=City)
+    stream = fake_client(server, wire).stream("?", response_format=City)
     for event in stream:
         if event.type == "text":
             stream.interrupt()
@@ -198,14 +191,14 @@ def test_an_interrupted_answer_is_not_parsed(server, wire):
 @pytest.mark.parametrize("wire", ["openai", "openai-responses", "gemini", "ollama"])
 def test_a_round_that_asks_for_tools_is_not_parsed(server, wire):
     server.enqueue(tool_calls=[{"name": "lookup", "arguments": {"q": "Paris"}}])
-    response = make_client(server, wire).complete(
+    response = fake_client(server, wire).complete(
         "?", response_format=City, tools=[{"name": "lookup"}]
     )
     assert response.finish_reason == "tool_calls" and response.parsed is None
 
 
 def test_structured_output_in_a_tool_loop(server):
-    chat = make_client(server, "openai").chat()
+    chat = fake_client(server, "openai").chat()
     server.enqueue(tool_calls=[{"name": "population", "arguments": {"city": "Paris"}}])
     server.enqueue(text='{"name": "Paris", "population": 2102650}')
     run = chat.run("Paris?", tools={"population": lambda city: 2102650}, response_format=City)
@@ -214,7 +207,7 @@ def test_structured_output_in_a_tool_loop(server):
 
 def test_anthropic_with_thinking_offers_the_format_tool_instead_of_forcing_it(server):
     enqueue_answer(server, "anthropic", "City", {"name": "Nice", "population": 342669})
-    response = make_client(server, "anthropic").complete(
+    response = fake_client(server, "anthropic").complete(
         "?", response_format=City, thinking=2048
     )
     assert response.parsed == City(name="Nice", population=342669)
@@ -222,7 +215,7 @@ def test_anthropic_with_thinking_offers_the_format_tool_instead_of_forcing_it(se
 
 
 def test_a_chat_keeps_the_structured_answer_as_text(server):
-    chat = make_client(server, "anthropic").chat()
+    chat = fake_client(server, "anthropic").chat()
     enqueue_answer(server, "anthropic", "City", {"name": "Paris", "population": 1})
     chat.send("?", response_format=City)
     stored = chat.history[-1]
