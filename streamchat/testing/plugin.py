@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
 
 import pytest
 
+from .render import DEFAULT_MODEL
 from .script import Script
 from .server import FakeServer
 
 if TYPE_CHECKING:
     from ..client import Client
 
-FAKE_MODEL = "fake-model"
 FAKE_KEY = "sk-test"
 
 
@@ -46,7 +46,7 @@ class FakeProvider:
         # a plugin that fails to import would break every pytest run in the environment.
         from ..client import Client
 
-        settings: Dict[str, Any] = {"model": FAKE_MODEL, "api_key": FAKE_KEY,
+        settings: Dict[str, Any] = {"model": DEFAULT_MODEL, "api_key": FAKE_KEY,
                                     "base_url": self.server.base_url(wire)}
         settings.update(options)
         client = Client(wire, **settings)

@@ -19,7 +19,7 @@ import base64
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .script import WIRES, Script, TokenCounts, ToolCallSpec
@@ -86,6 +86,11 @@ class _Plan:
     """Hex that makes this response's ids unique and stable."""
     chunk_size: Optional[int]
     include_usage: bool
+
+    @property
+    def reason(self) -> str:
+        """The finish reason in the wire's own word."""
+        return _FINISH[self.wire].get(self.finish, self.finish)
 
     def text_pieces(self) -> List[str]:
         return split_text(self.text or "", self.chunk_size)
@@ -224,24 +229,22 @@ def render(
     if wire not in WIRES:
         raise ValueError(f"unknown wire format {wire!r}; expected one of {WIRES}")
     plan = _plan(script, wire, request, model, seq)
-    headers = list(_success_headers(wire, stream, plan.token))
     if script.status >= 400 and script.body is None:
         return render_error(
             wire, script.status, model=plan.model, retry_after=script.retry_after, seq=seq,
             headers=script.headers,
         )
-    _add_retry_after(headers, script.retry_after)
+    if script.status >= 400:
+        base = [("Content-Type", _guess_type(script.body))]
+    else:
+        base = _success_headers(wire, stream, plan.token)
+    _add_retry_after(base, script.retry_after)
+    headers = _merged(base, script.headers)
     if script.body is not None:
-        if script.status >= 400:
-            headers = [("Content-Type", _guess_type(script.body))]
-            _add_retry_after(headers, script.retry_after)
-        return Rendered(
-            script.status, _merged(headers, script.headers), (_raw(script.body),),
-            keepalive_frame(wire) if stream else None,
-        )
+        return Rendered(script.status, headers, (_raw(script.body),),
+                        keepalive_frame(wire) if stream else None)
     if not stream:
-        body = _BODIES[wire](plan)
-        return Rendered(script.status, _merged(headers, script.headers), (body,))
+        return Rendered(script.status, headers, (_BODIES[wire](plan),))
     frames, end = _STREAMS[wire](plan)
     content, ending = frames[:end], frames[end:]
     if script.malformed_after is not None:
@@ -255,10 +258,7 @@ def render(
         truncated = True
     else:
         content.extend(ending)
-    return Rendered(
-        script.status, _merged(headers, script.headers), tuple(content),
-        keepalive_frame(wire), truncated,
-    )
+    return Rendered(script.status, headers, tuple(content), keepalive_frame(wire), truncated)
 
 
 def render_error(
@@ -283,13 +283,12 @@ def render_error(
         }}
         # NOTE: OpenAI pretty-prints error bodies with four-space indents.
         body = (json.dumps(payload, indent=4, ensure_ascii=False) + "\n").encode()
-        base = [("Content-Type", "application/json; charset=utf-8"),
-                ("x-request-id", f"req_{token}")]
+        kind = "application/json; charset=utf-8"
     elif wire == "anthropic":
         payload = {"type": "error", "error": {"type": info.anthropic_type, "message": info.message},
                    "request_id": f"req_{token[:24]}"}
         body = _compact(payload).encode()
-        base = [("Content-Type", "application/json"), ("request-id", f"req_{token[:24]}")]
+        kind = "application/json"
     elif wire == "gemini":
         error: Dict[str, Any] = {"code": status, "message": info.message,
                                  "status": info.google_status}
@@ -298,10 +297,11 @@ def render_error(
             error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
                                  "retryDelay": f"{_number(retry_after)}s"}]
         body = (json.dumps({"error": error}, indent=2, ensure_ascii=False) + "\n").encode()
-        base = [("Content-Type", "application/json; charset=UTF-8")]
+        kind = "application/json; charset=UTF-8"
     else:
         body = _go({"error": info.message}).encode()
-        base = [("Content-Type", "application/json; charset=utf-8")]
+        kind = "application/json; charset=utf-8"
+    base = [("Content-Type", kind), *_request_id(wire, token)]
     _add_retry_after(base, retry_after)
     return Rendered(status, _merged(base, headers), (body,))
 
@@ -314,7 +314,7 @@ def _plan(script: Script, wire: str, request: Any, model: Optional[str], seq: in
     text = script.text
     if not script.has_content:
         text = default_reply(prompt_text(wire, request))
-    prefix = {"anthropic": "toolu_", "openai-responses": "call_"}.get(wire, "call_")
+    prefix = "toolu_" if wire == "anthropic" else "call_"
     calls = tuple(
         _Call(i, spec.id or f"{prefix}{token[:8]}{i:02d}", spec.name, spec)
         for i, spec in enumerate(script.tool_calls)
@@ -428,22 +428,22 @@ def _guess_type(body: Any) -> str:
     return "application/json"
 
 
-def _success_headers(wire: str, stream: bool, token: str) -> List[Tuple[str, str]]:
-    headers = [("Content-Type", content_type(wire, stream))]
+def _request_id(wire: str, token: str) -> List[Tuple[str, str]]:
     if wire in ("openai", "openai-responses"):
-        headers.append(("x-request-id", f"req_{token}"))
-    elif wire == "anthropic":
-        headers.append(("request-id", f"req_{token[:24]}"))
+        return [("x-request-id", f"req_{token}")]
+    if wire == "anthropic":
+        return [("request-id", f"req_{token[:24]}")]
+    return []
+
+
+def _success_headers(wire: str, stream: bool, token: str) -> List[Tuple[str, str]]:
+    headers = [("Content-Type", content_type(wire, stream)), *_request_id(wire, token)]
     if stream and wire != "ollama":
         headers.append(("Cache-Control", "no-cache"))
     return headers
 
 
 # --- OpenAI Chat Completions ----------------------------------------------------------
-
-_OPENAI_FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
-                  "content_filter": "content_filter"}
-
 
 def _openai_usage(usage: TokenCounts) -> Dict[str, Any]:
     return {
@@ -489,8 +489,7 @@ def _openai_stream(plan: _Plan) -> Tuple[List[bytes], int]:
             chunk(f'{{"index":0,"delta":{{"tool_calls":[{{"index":{call.index},'
                   f'"function":{{"arguments":{_q(piece)}}}}}]}},"logprobs":null,"finish_reason":null}}')
     end = len(frames)
-    reason = _OPENAI_FINISH.get(plan.finish, plan.finish)
-    chunk(f'{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":{_q(reason)}}}')
+    chunk(f'{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":{_q(plan.reason)}}}')
     if plan.include_usage:
         # NOTE: the usage chunk has an empty choices list.
         frames.append(
@@ -518,7 +517,7 @@ def _openai_body(plan: _Plan) -> bytes:
         "created": CREATED,
         "model": plan.model,
         "choices": [{"index": 0, "message": message, "logprobs": None,
-                     "finish_reason": _OPENAI_FINISH.get(plan.finish, plan.finish)}],
+                     "finish_reason": plan.reason}],
         "usage": _openai_usage(plan.usage),
         "service_tier": "default",
         "system_fingerprint": f"fp_{plan.token[:10]}",
@@ -541,10 +540,7 @@ def _responses_usage(usage: TokenCounts) -> Dict[str, Any]:
 
 
 def _responses_object(plan: _Plan, status: str, output: List[Any], usage: bool) -> Dict[str, Any]:
-    incomplete = None
-    if status == "incomplete":
-        reason = {"length": "max_output_tokens"}.get(plan.finish, plan.finish)
-        incomplete = {"reason": reason}
+    incomplete = {"reason": plan.reason} if status == "incomplete" else None
     return {
         "id": f"resp_{plan.token[:48]}",
         "object": "response",
@@ -605,15 +601,16 @@ def _responses_stream(plan: _Plan) -> Tuple[List[bytes], int]:
             .encode()
         )
 
-    def deltas(name: str, ids: str, pieces: List[str]) -> None:
+    def deltas(name: str, ids: str, pieces: List[str], extra: str = "") -> None:
         for piece in pieces:
-            event(name, f'{ids},"delta":{_q(piece)},'
+            event(name, f'{ids},"delta":{_q(piece)},{extra}'
                   f'"obfuscation":"{_OBFUSCATION[len(frames) % len(_OBFUSCATION)]}"')
 
     skeleton = _responses_object(plan, "in_progress", [], usage=False)
     event("response.created", f'"response":{_compact(skeleton)}')
     event("response.in_progress", f'"response":{_compact(skeleton)}')
-    for index, item in enumerate(_responses_items(plan)):
+    items = _responses_items(plan)
+    for index, item in enumerate(items):
         ids = f'"item_id":"{item["id"]}","output_index":{index}'
         kind = item["type"]
         if kind == "reasoning":
@@ -634,10 +631,8 @@ def _responses_stream(plan: _Plan) -> Tuple[List[bytes], int]:
             event("response.output_item.added", f'"output_index":{index},"item":{_compact(added)}')
             part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
             event("response.content_part.added", f'{ids},"content_index":0,"part":{_compact(part)}')
-            for piece in plan.text_pieces():
-                event("response.output_text.delta",
-                      f'{ids},"content_index":0,"delta":{_q(piece)},"logprobs":[],'
-                      f'"obfuscation":"{_OBFUSCATION[len(frames) % len(_OBFUSCATION)]}"')
+            deltas("response.output_text.delta", f'{ids},"content_index":0',
+                   plan.text_pieces(), extra='"logprobs":[],')
             event("response.output_text.done",
                   f'{ids},"content_index":0,"text":{_q(plan.text or "")},"logprobs":[]')
             event("response.content_part.done",
@@ -652,7 +647,7 @@ def _responses_stream(plan: _Plan) -> Tuple[List[bytes], int]:
         event("response.output_item.done", f'"output_index":{index},"item":{_compact(item)}')
     end = len(frames)
     status = _responses_status(plan)
-    final = _responses_object(plan, status, _responses_items(plan), usage=True)
+    final = _responses_object(plan, status, items, usage=True)
     # NOTE: a response cut short by max_output_tokens ends with response.incomplete.
     event("response.completed" if status == "completed" else "response.incomplete",
           f'"response":{_compact(final)}')
@@ -666,10 +661,6 @@ def _responses_body(plan: _Plan) -> bytes:
 
 # --- Anthropic Messages ---------------------------------------------------------------
 
-_ANTHROPIC_FINISH = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
-                     "content_filter": "refusal"}
-
-
 def _anthropic_usage(usage: TokenCounts, output: int) -> Dict[str, Any]:
     # NOTE: Anthropic counts cache reads beside input_tokens, not inside it.
     return {
@@ -682,26 +673,27 @@ def _anthropic_usage(usage: TokenCounts, output: int) -> Dict[str, Any]:
 
 def _anthropic_stream(plan: _Plan) -> Tuple[List[bytes], int]:
     frames: List[bytes] = []
-    pinged = False
+    index = 0  # the next content block's
 
     def event(name: str, data: str) -> None:
         # NOTE: Anthropic pads each event's JSON with spaces before the closing brace.
         padded = data[:-1] + _PADDING[len(frames) % len(_PADDING)] + "}"
         frames.append(f"event: {name}\ndata: {padded}\n\n".encode())
 
-    def block_start(index: int, block: Dict[str, Any]) -> None:
-        nonlocal pinged
+    def block(start: Dict[str, Any], deltas: List[Tuple[str, str, str]]) -> None:
+        """One content block: its start, its (delta type, field, text) deltas, its stop."""
+        nonlocal index
         event("content_block_start",
-              f'{{"type":"content_block_start","index":{index},"content_block":{_compact(block)}}}')
-        if not pinged:
+              f'{{"type":"content_block_start","index":{index},"content_block":{_compact(start)}}}')
+        if index == 0:
             # NOTE: the API sends one ping right after the first content_block_start.
             frames.append(keepalive_frame("anthropic") or b"")
-            pinged = True
-
-    def delta(index: int, kind: str, field: str, piece: str) -> None:
-        event("content_block_delta",
-              f'{{"type":"content_block_delta","index":{index},'
-              f'"delta":{{"type":"{kind}","{field}":{_q(piece)}}}}}')
+        for kind, field, piece in deltas:
+            event("content_block_delta",
+                  f'{{"type":"content_block_delta","index":{index},'
+                  f'"delta":{{"type":"{kind}","{field}":{_q(piece)}}}}}')
+        event("content_block_stop", f'{{"type":"content_block_stop","index":{index}}}')
+        index += 1
 
     message: Dict[str, Any] = {
         "model": plan.model, "id": f"msg_{plan.token[:24]}", "type": "message",
@@ -709,33 +701,22 @@ def _anthropic_stream(plan: _Plan) -> Tuple[List[bytes], int]:
         "usage": dict(_anthropic_usage(plan.usage, 1), service_tier="standard"),
     }
     event("message_start", f'{{"type":"message_start","message":{_compact(message)}}}')
-    index = 0
     if plan.thinking is not None:
-        block_start(index, {"type": "thinking", "thinking": "", "signature": ""})
-        for piece in plan.thinking_pieces():
-            delta(index, "thinking_delta", "thinking", piece)
-        delta(index, "signature_delta", "signature", _signature(plan.thinking))
-        event("content_block_stop", f'{{"type":"content_block_stop","index":{index}}}')
-        index += 1
+        block({"type": "thinking", "thinking": "", "signature": ""},
+              [*(("thinking_delta", "thinking", p) for p in plan.thinking_pieces()),
+               ("signature_delta", "signature", _signature(plan.thinking))])
     if plan.text is not None and (plan.text or not plan.calls):
-        block_start(index, {"type": "text", "text": ""})
-        for piece in plan.text_pieces():
-            delta(index, "text_delta", "text", piece)
-        event("content_block_stop", f'{{"type":"content_block_stop","index":{index}}}')
-        index += 1
+        block({"type": "text", "text": ""}, [("text_delta", "text", p) for p in plan.text_pieces()])
     for call in plan.calls:
-        block_start(index, {"type": "tool_use", "id": call.id, "name": call.name, "input": {}})
         # NOTE: a tool_use block's first input_json_delta is empty.
-        for piece in ["", *plan.argument_pieces(call.arguments.arguments_json((", ", ": ")))]:
-            delta(index, "input_json_delta", "partial_json", piece)
-        event("content_block_stop", f'{{"type":"content_block_stop","index":{index}}}')
-        index += 1
-    if not pinged:
+        pieces = ["", *plan.argument_pieces(call.arguments.arguments_json((", ", ": ")))]
+        block({"type": "tool_use", "id": call.id, "name": call.name, "input": {}},
+              [("input_json_delta", "partial_json", p) for p in pieces])
+    if index == 0:
         frames.append(keepalive_frame("anthropic") or b"")
     end = len(frames)
-    reason = _ANTHROPIC_FINISH.get(plan.finish, plan.finish)
     usage = _anthropic_usage(plan.usage, plan.usage.output_tokens)
-    event("message_delta", f'{{"type":"message_delta","delta":{{"stop_reason":{_q(reason)},'
+    event("message_delta", f'{{"type":"message_delta","delta":{{"stop_reason":{_q(plan.reason)},'
           f'"stop_sequence":null}},"usage":{_compact(usage)}}}')
     event("message_stop", '{"type":"message_stop"}')
     return frames, end
@@ -754,7 +735,7 @@ def _anthropic_body(plan: _Plan) -> bytes:
     body = {
         "model": plan.model, "id": f"msg_{plan.token[:24]}", "type": "message",
         "role": "assistant", "content": content,
-        "stop_reason": _ANTHROPIC_FINISH.get(plan.finish, plan.finish), "stop_sequence": None,
+        "stop_reason": plan.reason, "stop_sequence": None,
         "usage": dict(_anthropic_usage(plan.usage, plan.usage.output_tokens),
                       service_tier="standard"),
     }
@@ -762,10 +743,6 @@ def _anthropic_body(plan: _Plan) -> bytes:
 
 
 # --- Gemini ---------------------------------------------------------------------------
-
-_GEMINI_FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP",
-                  "content_filter": "SAFETY"}
-
 
 def _gemini_usage(plan: _Plan, final: bool) -> Dict[str, Any]:
     usage = plan.usage
@@ -786,10 +763,9 @@ def _gemini_usage(plan: _Plan, final: bool) -> Dict[str, Any]:
     return counts
 
 
-def _gemini_parts(plan: _Plan) -> List[Dict[str, Any]]:
-    """Each part in the order it streams: thoughts, text pieces, then whole calls."""
-    parts: List[Dict[str, Any]] = [{"text": p, "thought": True} for p in plan.thinking_pieces()]
-    parts.extend({"text": p} for p in plan.text_pieces())
+def _gemini_calls(plan: _Plan) -> List[Dict[str, Any]]:
+    """Whole function-call parts, as both the stream and the plain body send them."""
+    parts: List[Dict[str, Any]] = []
     for call in plan.calls:
         part: Dict[str, Any] = {"functionCall": {"name": call.name,
                                                  "args": call.arguments.arguments_dict()}}
@@ -805,13 +781,14 @@ def _gemini_stream(plan: _Plan) -> Tuple[List[bytes], int]:
             f'"modelVersion": {_q(plan.model)},"responseId": "{plan.token[:22]}"}}\r\n\r\n')
     head = 'data: {"candidates": [{"content": {"parts": ['
     # NOTE: Gemini ends each SSE event with CRLF CRLF.
+    parts: List[Dict[str, Any]] = [{"text": p, "thought": True} for p in plan.thinking_pieces()]
+    parts.extend({"text": p} for p in plan.text_pieces())
     frames = [f'{head}{_google(part)}],"role": "model"}},"index": 0}}]{tail}'.encode()
-              for part in _gemini_parts(plan)]
+              for part in parts + _gemini_calls(plan)]
     end = len(frames)
-    reason = _GEMINI_FINISH.get(plan.finish, plan.finish)
     final = {
         "candidates": [{"content": {"parts": [{"text": ""}], "role": "model"},
-                        "finishReason": reason, "index": 0}],
+                        "finishReason": plan.reason, "index": 0}],
         "usageMetadata": _gemini_usage(plan, final=True),
         "modelVersion": plan.model,
         "responseId": plan.token[:22],
@@ -826,10 +803,10 @@ def _gemini_body(plan: _Plan) -> bytes:
         parts.append({"text": plan.thinking, "thought": True})
     if plan.text is not None:
         parts.append({"text": plan.text})
-    parts.extend(p for p in _gemini_parts(plan) if "functionCall" in p)
+    parts.extend(_gemini_calls(plan))
     body = {
         "candidates": [{"content": {"parts": parts, "role": "model"},
-                        "finishReason": _GEMINI_FINISH.get(plan.finish, plan.finish), "index": 0}],
+                        "finishReason": plan.reason, "index": 0}],
         "usageMetadata": _gemini_usage(plan, final=True),
         "modelVersion": plan.model,
         "responseId": plan.token[:22],
@@ -838,10 +815,6 @@ def _gemini_body(plan: _Plan) -> bytes:
 
 
 # --- Ollama ---------------------------------------------------------------------------
-
-_OLLAMA_FINISH = {"stop": "stop", "length": "length", "tool_calls": "stop",
-                  "content_filter": "stop"}
-
 
 def _ollama_time(index: int) -> str:
     return f"2026-01-01T00:00:{index // 1000 % 60:02d}.{index % 1000:03d}000000Z"
@@ -857,7 +830,7 @@ def _ollama_final(plan: _Plan, index: int, message: Dict[str, Any]) -> Dict[str,
     usage = plan.usage
     return {
         "model": plan.model, "created_at": _ollama_time(index), "message": message,
-        "done_reason": _OLLAMA_FINISH.get(plan.finish, plan.finish), "done": True,
+        "done_reason": plan.reason, "done": True,
         "total_duration": 1_000_000 * (usage.input_tokens + usage.output_tokens + 100),
         "load_duration": 50_000_000,
         "prompt_eval_count": usage.input_tokens,
@@ -968,9 +941,7 @@ def _status_info(wire: str, status: int, model: str, message: Optional[str]) -> 
         }.get(wire, text)
     if message is None and status == 529:
         text = "Overloaded"
-    return _ErrorInfo(text, info.openai_type, info.openai_code,
-                      "overloaded_error" if status == 529 else info.anthropic_type,
-                      info.google_status, status)
+    return replace(info, message=text, google_code=status)
 
 
 def _error_frames(wire: str, script: Script, plan: _Plan, seq: int) -> List[bytes]:
@@ -1015,6 +986,18 @@ _MALFORMED: Dict[str, bytes] = {
     "ollama": b'{"model":"broken","created_at":"2026-01-01T00:00:00Z","message":{"rol\n',
 }
 """A frame whose JSON was cut in the middle, as a buggy proxy or server might send."""
+
+_FINISH: Dict[str, Dict[str, str]] = {
+    # NOTE: the neutral reasons are OpenAI's own words; other words are sent verbatim.
+    "openai": {},
+    "openai-responses": {"length": "max_output_tokens"},
+    "anthropic": {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
+                  "content_filter": "refusal"},
+    "gemini": {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP",
+               "content_filter": "SAFETY"},
+    "ollama": {"tool_calls": "stop", "content_filter": "stop"},
+}
+"""Each wire's word for a normalised finish reason."""
 
 _STREAMS: Dict[str, Callable[[_Plan], Tuple[List[bytes], int]]] = {
     "openai": _openai_stream,

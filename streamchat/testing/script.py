@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
+from ..providers import WIRE_MODULES
 from ..types import ToolCall, Usage
 
-WIRES: Tuple[str, ...] = ("openai", "openai-responses", "anthropic", "gemini", "ollama")
+WIRES: Tuple[str, ...] = tuple(WIRE_MODULES)
 """The wire formats the fake speaks."""
 
 ERROR_KINDS: Tuple[str, ...] = (

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, Deque, Iterator, List, Mapping, NoReturn, Optional, Set, Tuple, Type
 from urllib.parse import parse_qsl, urlsplit
 
-from .render import Rendered, model_of, render, render_error, wants_stream
+from .render import DEFAULT_MODEL, Rendered, model_of, render, render_error, wants_stream
 from .script import Script, make_script
 
 logger = logging.getLogger("streamchat.testing")
@@ -321,11 +321,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/api/version":
             self._simple(200, b'{"version":"0.12.0"}', "application/json; charset=utf-8")
         elif url.path == "/api/tags":
-            tags = {"models": [{"name": "fake-model", "model": "fake-model", "size": 0}]}
+            tags = {"models": [{"name": DEFAULT_MODEL, "model": DEFAULT_MODEL, "size": 0}]}
             self._simple(200, json.dumps(tags).encode(), "application/json; charset=utf-8")
         elif url.path.endswith("/models"):
             models = {"object": "list", "data": [
-                {"id": "fake-model", "object": "model", "created": 0, "owned_by": "streamchat"}
+                {"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "streamchat"}
             ]}
             self._simple(200, json.dumps(models).encode(), "application/json")
         else:
