@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Iterable, List, Optional, Tuple
 
 import pytest
+from helpers import split
 
 from streamchat.errors import ProtocolError
 from streamchat.framing import Frame, FrameTooLargeError, frames_for, ndjson_frames
@@ -51,10 +52,6 @@ def frames_until_error(
     return out, None
 
 
-def pieces(data: bytes, size: int) -> List[bytes]:
-    return [data[i : i + size] for i in range(0, len(data), size)]
-
-
 def test_whole_document() -> None:
     assert frames([DOCUMENT]) == EXPECTED
 
@@ -66,7 +63,7 @@ def test_split_at_every_byte_boundary(cut: int) -> None:
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 11, 64])
 def test_every_chunk_size(size: int) -> None:
-    assert frames(pieces(DOCUMENT, size)) == EXPECTED
+    assert frames(split(DOCUMENT, size)) == EXPECTED
 
 
 def test_every_pair_of_cuts() -> None:
@@ -109,7 +106,7 @@ def test_multibyte_character_cut_off_at_the_end() -> None:
 @pytest.mark.parametrize("data", [b"", b"\n", b"\r\n\r\n", b"  \n\t\n", "\ufeff".encode()])
 def test_nothing_but_blank_lines(data: bytes) -> None:
     assert frames([data]) == []
-    assert frames(pieces(data, 1)) == []
+    assert frames(split(data, 1)) == []
 
 
 def test_empty_chunks_are_harmless() -> None:
@@ -133,7 +130,7 @@ def test_a_line_at_the_limit_passes() -> None:
     line = b'{"k":"' + b"x" * 10 + b'"}'  # 18 characters
     assert frames([line + b"\r\n"], limit=len(line) + 1) == [Frame(line.decode())]
     for size in (1, 3, 64):
-        assert frames(pieces(line + b"\n", size), limit=len(line)) == [Frame(line.decode())]
+        assert frames(split(line + b"\n", size), limit=len(line)) == [Frame(line.decode())]
 
 
 @pytest.mark.parametrize("cut", range(len(LONG) + 1))
@@ -145,7 +142,7 @@ def test_a_line_over_the_limit_fails_at_every_split(cut: int) -> None:
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 64, 1000])
 def test_a_line_over_the_limit_fails_at_every_chunk_size(size: int) -> None:
-    got, error = frames_until_error(pieces(LONG, size), limit=32)
+    got, error = frames_until_error(split(LONG, size), limit=32)
     assert isinstance(error, FrameTooLargeError)
     assert "32" in str(error)
     assert got == [Frame('{"ok":1}')]
@@ -154,7 +151,7 @@ def test_a_line_over_the_limit_fails_at_every_chunk_size(size: int) -> None:
 @pytest.mark.parametrize("size", [1, 5, 1000])
 def test_an_unterminated_tail_over_the_limit_fails(size: int) -> None:
     data = b'{"ok":1}\n' + b"y" * 40
-    got, error = frames_until_error(pieces(data, size), limit=32)
+    got, error = frames_until_error(split(data, size), limit=32)
     assert isinstance(error, FrameTooLargeError)
     assert got == [Frame('{"ok":1}')]
 

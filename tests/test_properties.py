@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
+from helpers import FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +41,6 @@ from streamchat.types import (
 from streamchat.wire import anthropic, gemini, ollama, openai_chat, openai_responses
 from streamchat.wire.errors import error_from_payload, error_from_response
 
-FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 WIRES: Dict[str, Any] = {
     "openai": openai_chat,
     "openai-responses": openai_responses,

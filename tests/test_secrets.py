@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import pathlib
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import requests
+from helpers import FIXTURES
 from loopback import Exchange, Loopback
 
 import streamchat
@@ -23,7 +23,6 @@ from streamchat.providers import presets, wire_format
 from streamchat.wire.common import Endpoint
 
 KEY = "sk-live-7f3a9c1e5b2d4680aa11bb22cc33dd44"
-FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 PROVIDERS = sorted(name for name in presets() if name != "fake")
 STREAM_FIXTURES = {
     "openai": "openai/text_usage.sse",

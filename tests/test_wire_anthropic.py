@@ -9,7 +9,7 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from helpers import CHUNK_SIZES, FIXTURES, decoded, feed_named, outcome
+from helpers import CHUNK_SIZES, FIXTURES, decoded, feed_named, outcome, same_at_every_split
 
 from streamchat.accumulate import fold
 from streamchat.errors import (
@@ -78,11 +78,7 @@ def message_end(reason: Optional[str], output_tokens: int = 5) -> List[Dict[str,
 @pytest.mark.parametrize("name", sorted(p.name for p in (FIXTURES / PROVIDER).glob("*.sse")))
 @pytest.mark.parametrize("size", CHUNK_SIZES[:-1])
 def test_every_fixture_decodes_the_same_whatever_the_split(name: str, size: int) -> None:
-    whole_events, whole_error = run(name, None)
-    events, error = run(name, size)
-    assert [e.type for e in events] == [e.type for e in whole_events]
-    assert events == whole_events
-    assert repr(error) == repr(whole_error)
+    same_at_every_split(wire, PROVIDER, name, size)
 
 
 @pytest.mark.parametrize("size", CHUNK_SIZES)
@@ -510,27 +506,21 @@ def test_empty_messages_are_left_out() -> None:
         {"type": "text", "text": "hi"}, {"type": "text", "text": "again"}]}]
 
 
-def test_final_assistant_prefill_loses_trailing_white_space():
-    from streamchat.types import ChatRequest, Message
-    from streamchat.wire import anthropic
-    from streamchat.wire.common import Endpoint
-
+def test_final_assistant_prefill_loses_trailing_white_space() -> None:
     request = ChatRequest(model="m", messages=[
         Message.user("Tell a story"),
         Message(role="assistant", content="Once upon a time \n", interrupted=True),
     ])
-    body = anthropic.build_request(request, Endpoint(provider="anthropic", base_url="x")).json
+    body = wire.build_request(request, ENDPOINT).json
+    assert body is not None
     assert body["messages"][-1]["content"] == [{"type": "text", "text": "Once upon a time"}]
 
 
-def test_structured_output_beside_tools_requires_a_tool_not_the_format():
-    from streamchat.types import ChatRequest, Message, ResponseFormat, Tool
-    from streamchat.wire import anthropic
-    from streamchat.wire.common import Endpoint
-
+def test_structured_output_beside_tools_requires_a_tool_not_the_format() -> None:
     request = ChatRequest(model="m", messages=[Message.user("hi")],
                           tools=[Tool(name="lookup")],
                           response_format=ResponseFormat(name="Answer", json_schema={}))
-    body = anthropic.build_request(request, Endpoint(provider="anthropic", base_url="x")).json
+    body = wire.build_request(request, ENDPOINT).json
+    assert body is not None
     assert body["tool_choice"] == {"type": "any"}
     assert [t["name"] for t in body["tools"]] == ["lookup", "structured_output_Answer"]

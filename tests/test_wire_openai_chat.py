@@ -4,6 +4,7 @@ import pytest
 from helpers import CHUNK_SIZES, decode, fixture, folded
 
 from streamchat.errors import ProtocolError, ServerError
+from streamchat.framing import Frame
 from streamchat.types import ChatRequest, Message, ResponseFormat, Tool, ToolCall
 from streamchat.wire import openai_chat
 from streamchat.wire.common import Endpoint
@@ -93,16 +94,9 @@ def test_stream_without_finish_reason_or_done_is_truncated(size):
 
 def test_chunks_after_done_are_ignored():
     decoder = openai_chat.new_decoder("openai")
-
-    class F:
-        event = "message"
-
-        def __init__(self, data):
-            self.data = data
-
-    decoder.feed(F('{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}'))
-    assert [e.type for e in decoder.feed(F("[DONE]"))] == ["done"]
-    assert decoder.feed(F('{"choices":[{"index":0,"delta":{"content":"late"}}]}')) == []
+    decoder.feed(Frame('{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}'))
+    assert [e.type for e in decoder.feed(Frame("[DONE]"))] == ["done"]
+    assert decoder.feed(Frame('{"choices":[{"index":0,"delta":{"content":"late"}}]}')) == []
 
 
 def test_request_body_and_headers():
