@@ -1,5 +1,8 @@
-"""Folding events into a ChatResponse: one pure function shared by every provider, by
-`Stream.final()` and by the `.partial` attached to errors, so all three always agree."""
+"""Folding events into a ChatResponse: one fold shared by every provider, by
+`Stream.final()` and by the `.partial` attached to errors, so all three always agree.
+
+A Stream folds each event as it hands it over instead of keeping the events: a long
+answer then costs its text, not a few hundred bytes of model object per token."""
 
 from __future__ import annotations
 
@@ -67,38 +70,36 @@ class ResponseSnapshot:
             response_id=self.response_id,
         )
 
-
-def accumulate_event(*, event: Event, snapshot: ResponseSnapshot) -> ResponseSnapshot:
-    """Apply one event to the snapshot and return it."""
-    if isinstance(event, TextEvent):
-        snapshot.text_parts.append(event.text)
-    elif isinstance(event, ThinkingEvent):
-        _thinking(snapshot, event.text, event.signature, event.redacted)
-    elif isinstance(event, ToolCallEvent):
-        snapshot.tool_calls.append(
-            ToolCall(
-                id=event.id,
-                name=event.name,
-                arguments=event.arguments,
-                raw_arguments=event.raw_arguments,
-                signature=event.signature,
+    def add(self, event: Event) -> None:
+        """Apply one event."""
+        if isinstance(event, TextEvent):
+            self.text_parts.append(event.text)
+        elif isinstance(event, ThinkingEvent):
+            _thinking(self, event.text, event.signature, event.redacted)
+        elif isinstance(event, ToolCallEvent):
+            self.tool_calls.append(
+                ToolCall(
+                    id=event.id,
+                    name=event.name,
+                    arguments=event.arguments,
+                    raw_arguments=event.raw_arguments,
+                    signature=event.signature,
+                )
             )
-        )
-    elif isinstance(event, UsageEvent):
-        snapshot.usage = _merge(snapshot.usage, event.usage)
-    elif isinstance(event, StartEvent):
-        # A new attempt or a fallback provider starts from scratch: retries and fallbacks
-        # only happen before any content, so nothing shown to the caller is dropped here.
-        snapshot.provider = event.provider
-        snapshot.model = event.model
-        snapshot.usage = None
-    elif isinstance(event, DoneEvent):
-        _done(snapshot, event)
-    elif isinstance(event, CancelledEvent):
-        snapshot.finish_reason = "cancelled"
-    elif isinstance(event, PausedEvent):
-        snapshot.finish_reason = "paused"
-    return snapshot
+        elif isinstance(event, UsageEvent):
+            self.usage = _merge(self.usage, event.usage)
+        elif isinstance(event, StartEvent):
+            # A new attempt or a fallback provider starts from scratch: retries and
+            # fallbacks only happen before any content, so nothing shown is dropped here.
+            self.provider = event.provider
+            self.model = event.model
+            self.usage = None
+        elif isinstance(event, DoneEvent):
+            _done(self, event)
+        elif isinstance(event, CancelledEvent):
+            self.finish_reason = "cancelled"
+        elif isinstance(event, PausedEvent):
+            self.finish_reason = "paused"
 
 
 def _merge(current: Optional[Usage], newer: Usage) -> Usage:
@@ -138,5 +139,5 @@ def fold(events: Iterable[Event], snapshot: Optional[ResponseSnapshot] = None) -
     """The ChatResponse of a sequence of events."""
     snap = snapshot or ResponseSnapshot()
     for event in events:
-        accumulate_event(event=event, snapshot=snap)
+        snap.add(event)
     return snap.to_response()

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Type
 
-from .accumulate import fold
+from .accumulate import ResponseSnapshot
 from .errors import (
     ConfigurationError,
     ProtocolError,
@@ -47,6 +47,10 @@ from .types import (
     RetryEvent,
     StartEvent,
     StatusEvent,
+    TextEvent,
+    ThinkingEvent,
+    ToolCallDeltaEvent,
+    ToolCallStartEvent,
     Usage,
     UsageEvent,
 )
@@ -97,6 +101,9 @@ class _End:
 
 
 _WAKE = object()
+
+_PLAIN_CONTENT = frozenset({TextEvent, ThinkingEvent, ToolCallStartEvent, ToolCallDeltaEvent})
+"""Content events that need nothing from the worker but a place in the batch."""
 
 
 class _Deadlines:
@@ -352,7 +359,12 @@ class Worker:
 
     def _chunks(self, target: Target, body: Body, deadlines: _Deadlines) -> Iterator[bytes]:
         while True:
-            self._flush()
+            if self._batch:
+                if any(event.type in CONTENT_EVENT_TYPES for event in self._batch):
+                    # Everything since the last read arrived together: one clock reading
+                    # serves it all.
+                    deadlines.last_content = time.monotonic()
+                self._flush()
             left, phase = deadlines.next()
             if left is not None and left <= 0:
                 raise deadlines.error(phase, target.provider)
@@ -378,13 +390,21 @@ class Worker:
         decoder = target.wire.new_decoder(target.provider)
         chunks = self._chunks(target, body, deadlines)
         frames = frames_for(target.wire.FRAMING, chunks, max_frame_bytes=target.max_frame_bytes)
+        feed = decoder.feed
+        add = self._batch.append
         for frame in frames:
-            events = decoder.feed(frame)
-            if events and self._emit(events, deadlines, target):
+            events = feed(frame)
+            if not events:
+                continue
+            if len(events) == 1 and events[0].__class__ in _PLAIN_CONTENT:
+                # Nearly every frame: one delta, which needs no pricing and ends nothing.
+                add(events[0])
+                self._content = True
+            elif self._emit(events, target):
                 return
         if self.stop.is_set():
             raise _Interrupted()
-        self._emit(decoder.close(), deadlines, target)
+        self._emit(decoder.close(), target)
 
     def _read_whole(self, target: Target, body: Body, deadlines: _Deadlines) -> None:
         left, phase = deadlines.next()
@@ -401,39 +421,32 @@ class Worker:
                 f"{target.provider} sent a response that is not valid JSON",
                 provider=target.provider,
             ) from exc
-        self._emit(target.wire.decode_body(payload, target.provider), deadlines, target)
+        self._emit(target.wire.decode_body(payload, target.provider), target)
 
     # -- posting events -------------------------------------------------------------
 
-    def _emit(
-        self,
-        events: List[Event],
-        deadlines: Optional[_Deadlines] = None,
-        target: Optional[Target] = None,
-    ) -> bool:
+    def _emit(self, events: List[Event], target: Optional[Target] = None) -> bool:
         """Add events to the batch; True once the terminal `done` event is among them."""
-        done = content = False
+        done = False
         for position, event in enumerate(events):
             kind = event.type
             if kind in CONTENT_EVENT_TYPES:
-                content = True
+                self._content = True
             elif isinstance(event, (UsageEvent, DoneEvent)):
                 done = done or kind == "done"
                 price = target.price if target is not None else None
                 if price is not None and event.usage is not None:
                     events[position] = event.model_copy(update={"usage": price(event.usage)})
-        if content:
-            # One frame's events arrived together: one clock reading serves them all.
-            self._content = True
-            if deadlines is not None:
-                deadlines.last_content = time.monotonic()
         self._batch.extend(events)
         return done
 
     def _flush(self) -> None:
-        if self._batch:
-            batch, self._batch = self._batch, []
-            self._put(batch)
+        batch = self._batch
+        if batch:
+            # The list is cleared, not replaced: the read loop holds its `append`.
+            items = batch.copy()
+            batch.clear()
+            self._put(items)
 
     def _flush_quietly(self) -> None:
         try:
@@ -480,7 +493,8 @@ class Stream:
         self, worker: Worker, *, on_end: Optional[Callable[[Stream], None]] = None
     ) -> None:
         self._worker = worker
-        self._received: List[Event] = []
+        self._snapshot = ResponseSnapshot()
+        """Every event handed over so far, folded: what `partial()` and errors report."""
         self._response: Optional[ChatResponse] = None
         self._error: Optional[StreamChatError] = None
         self._finished = False
@@ -491,24 +505,25 @@ class Stream:
 
     # -- iteration --------------------------------------------------------------------
 
-    def __iter__(self) -> Stream:
-        return self
+    def __iter__(self) -> Iterator[Event]:
+        # The generator itself, so that a for-loop does not pay a __next__ call per event.
+        return self._events
 
     def __next__(self) -> Event:
         return next(self._events)
 
     def _generate(self) -> Iterator[Event]:
         worker = self._worker
-        stop = worker.stop
+        stopped = worker.stop.is_set
         get = worker.queue.get
-        received = self._received
+        add = self._snapshot.add
         Empty = queue.Empty
         # interrupt(), pause(), close() and garbage collection post a wake-up, so only a
         # caller's own Event, set behind our back, needs watching closely.
         wait = POLL_SECONDS if worker.caller_event else SAFETY_SECONDS
         self._consumer = threading.current_thread()
         while not self._finished:
-            if stop.is_set():
+            if stopped():
                 yield self._interrupted()
                 return
             try:
@@ -519,9 +534,9 @@ class Stream:
                 continue
             if item.__class__ is list:
                 for event in item:
-                    if stop.is_set():
+                    if stopped():
                         break
-                    received.append(event)
+                    add(event)
                     yield event
                 continue
             if item is _WAKE:
@@ -532,7 +547,7 @@ class Stream:
     def _interrupted(self) -> Event:
         self._worker.abort()
         event: Event = PausedEvent() if self._worker.kind == "paused" else CancelledEvent()
-        self._received.append(event)
+        self._snapshot.add(event)
         self._end(None)
         return event
 
@@ -556,7 +571,7 @@ class Stream:
             raise error
 
     def _fold(self) -> ChatResponse:
-        return fold(self._received)
+        return self._snapshot.to_response()
 
     # -- results ------------------------------------------------------------------
 
@@ -569,11 +584,6 @@ class Stream:
     def error(self) -> Optional[StreamChatError]:
         """The failure that ended the stream, if one did."""
         return self._error
-
-    @property
-    def events(self) -> List[Event]:
-        """Every event yielded so far, in order."""
-        return list(self._received)
 
     def partial(self) -> ChatResponse:
         """What arrived so far, folded into a response, at any moment."""
@@ -621,7 +631,7 @@ class Stream:
             return
         self._worker.abort("cancelled")
         if self._consumer in (None, threading.current_thread()):
-            self._received.append(CancelledEvent())
+            self._snapshot.add(CancelledEvent())
             self._end(None)
         worker_thread = self._worker.thread
         if worker_thread.is_alive() and worker_thread is not threading.current_thread():

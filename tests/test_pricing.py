@@ -170,8 +170,7 @@ def test_usage_events_carry_the_cost(server, wire):
     )
     server.enqueue(text="hi", usage={"input_tokens": 1000, "output_tokens": 50})
     stream = client.stream("hello")
-    usages = [e.usage for e in stream if e.type == "usage"]
-    usages += [e.usage for e in stream.events if e.type == "done" and e.usage]
+    usages = [e.usage for e in stream if e.type in ("usage", "done") and e.usage]
     assert usages and all(u.cost_usd is not None for u in usages)
     final = stream.response.usage
     assert (final.input_tokens, final.output_tokens) == (1000, 50)

@@ -218,7 +218,6 @@ def consume(client: streamchat.Client, number: int, plan: Plan, result: Result,
         result.error = exc
     except BaseException as exc:  # an untyped failure is itself a finding
         result.error = exc
-    result.events = stream.events  # with the cancelled event a break or close adds
     result.response = stream.response
     result.finished = True
 
@@ -238,6 +237,8 @@ def check(plan: Plan, result: Result) -> List[str]:
         problems.append("did not begin with start")
     error = result.error
     last = events[-1].type if events else None
+    if result.response is not None and result.response.finish_reason in ("cancelled", "paused"):
+        last = result.response.finish_reason  # a break or close ends it without an event
     if error is not None:
         if not isinstance(error, streamchat.StreamChatError):
             return [*problems, f"untyped error {error!r}"]

@@ -167,8 +167,8 @@ class Decoder:
         self._model = chunk.get("model") or self._model
         events: List[Event] = []
         for choice in chunk.get("choices") or ():
-            if isinstance(choice, dict) and choice.get("index", 0) == 0:
-                events.extend(self._choice(choice))
+            if choice.__class__ is dict and choice.get("index", 0) == 0:
+                self._choice(choice, events)
         usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
         if usage:
             # NOTE: with include_usage the usage arrives in a last chunk with empty choices.
@@ -184,14 +184,26 @@ class Decoder:
                 events.append(UsageEvent(usage=self._usage))
         return events
 
-    def _choice(self, choice: Dict[str, Any]) -> List[Event]:
-        events: List[Event] = []
+    def _choice(self, choice: Dict[str, Any], events: List[Event]) -> None:
         delta = choice.get("delta") or {}
+        content = delta.get("content")
+        if len(delta) == 1 and content.__class__ is str and self._think.passing:
+            # The hot path, nearly every chunk of an answer: a delta of visible text alone.
+            if content:
+                events.append(TextEvent(text=content))
+        else:
+            self._delta(delta, content, events)
+        reason = choice.get("finish_reason")
+        if reason:
+            self._finish = reason
+            events.extend(self._think.close())
+            events.extend(self._calls.finish_all())
+
+    def _delta(self, delta: Dict[str, Any], content: Any, events: List[Event]) -> None:
         # NOTE: DeepSeek names reasoning `reasoning_content`; OpenRouter and Groq `reasoning`.
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
             events.append(ThinkingEvent(text=reasoning))
-        content = delta.get("content")
         if isinstance(content, str) and content:
             events.extend(self._think.feed(content))
         refusal = delta.get("refusal")
@@ -200,12 +212,6 @@ class Decoder:
         for call in delta.get("tool_calls") or ():
             if isinstance(call, dict):
                 events.extend(self._tool_fragment(call))
-        reason = choice.get("finish_reason")
-        if reason:
-            self._finish = reason
-            events.extend(self._think.close())
-            events.extend(self._calls.finish_all())
-        return events
 
     def _tool_fragment(self, call: Dict[str, Any]) -> List[Event]:
         function = call.get("function") or {}

@@ -22,6 +22,9 @@ class ThinkTagSplitter:
     def __init__(self) -> None:
         self._state = "start"  # start -> thinking -> after -> text, or start -> text
         self._held = ""
+        self.passing = False
+        """True once no tag can follow: a delta is then plain text, and a decoder on its
+        hot path may make the TextEvent itself instead of calling `feed`."""
 
     def feed(self, delta: str) -> List[Event]:
         if self._state == "after":
@@ -31,6 +34,7 @@ class ThinkTagSplitter:
             if not delta:
                 return []
             self._state = "text"
+            self.passing = True
         if self._state == "text":
             return [TextEvent(text=delta)] if delta else []
         self._held += delta
@@ -44,6 +48,7 @@ class ThinkTagSplitter:
                 return events  # could still become "<think>": wait for more
             else:
                 self._state = "text"
+                self.passing = True
                 text, self._held = self._held, ""
                 return [TextEvent(text=text)] if text else []
         end = self._held.find(CLOSE)
@@ -52,6 +57,7 @@ class ThinkTagSplitter:
             rest = self._held[end + len(CLOSE):].lstrip("\n")
             self._held = ""
             self._state = "text" if rest else "after"
+            self.passing = bool(rest)
             if thought:
                 events.append(ThinkingEvent(text=thought))
             if rest:
