@@ -288,7 +288,11 @@ def test_the_turn_check_is_thread_safe(server):
 def test_a_dropped_stream_frees_the_conversation(server):
     chat = fake_client(server, "openai").chat()
     server.enqueue(text="never read", stall_after=1)
+    sent = len(server.requests)
     chat.stream("first")  # dropped at once, never read
+    # Once its request has taken the stalling script; dropped before sending, the stream
+    # would leave that script to the next turn.
+    assert server.wait_for_requests(sent + 1)
     gc.collect()
     server.enqueue(text="read")
     assert chat.send("second").text == "read"

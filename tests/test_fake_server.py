@@ -227,6 +227,17 @@ def test_scripts_are_used_in_order_then_the_default_reply(server: FakeServer) ->
     assert server.pending == 0
 
 
+def test_wait_for_requests_returns_once_a_streams_request_arrived(server: FakeServer) -> None:
+    assert not server.wait_for_requests(1, timeout=0.05)
+    server.enqueue(text="held", stall_after=0)
+    client = streamchat.Client("openai", model="m", api_key="k",
+                               base_url=server.base_url("openai"))
+    with client.stream("hi"):  # not read: only its worker thread can send the request
+        assert server.wait_for_requests(1, timeout=5)
+        assert server.pending == 0 and len(server.requests) == 1
+    server.release()
+
+
 def test_get_endpoints_and_unknown_paths(server: FakeServer) -> None:
     assert requests.get(server.url + "/api/tags", timeout=5).json()["models"][0]["name"] == (
         "fake-model"

@@ -216,6 +216,16 @@ class FakeServer(ThreadingHTTPServer):
         with self._lock:
             return self._disconnects
 
+    def wait_for_requests(self, count: int = 1, timeout: float = 5.0) -> bool:
+        """Wait until `count` requests in all have arrived (since the last `clear()`).
+
+        A stream sends its request from its own thread, so a test that drops or stops a
+        stream at once cannot otherwise know whether its request ever left, nor which
+        script it took.
+        """
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self._requests) >= count, timeout)
+
     def wait_for_disconnect(self, timeout: float = 5.0, count: int = 1) -> bool:
         """Wait until clients have hung up mid-response `count` times in all."""
         with self._lock:
@@ -252,6 +262,7 @@ class FakeServer(ThreadingHTTPServer):
     def _record(self, record: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(record)
+            self._lock.notify_all()
 
     def _next_script(self) -> Tuple[Script, int]:
         with self._lock:
