@@ -658,7 +658,7 @@ def breakdown_of(wire: str, n: int) -> Dict[str, float]:
 
     import streamchat
     from streamchat import framing
-    from streamchat.accumulate import ResponseSnapshot, accumulate_event
+    from streamchat.accumulate import ResponseSnapshot
     from streamchat.providers import wire_format
     from streamchat.types import TextEvent
 
@@ -683,7 +683,7 @@ def breakdown_of(wire: str, n: int) -> Dict[str, float]:
     def fold() -> None:
         snapshot = ResponseSnapshot()
         for event in events:
-            accumulate_event(event=event, snapshot=snapshot)
+            snapshot.add(event)
         snapshot.to_response()
 
     stages: Dict[str, Callable[[], object]] = {

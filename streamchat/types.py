@@ -346,6 +346,10 @@ Event = Annotated[
 
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
+text_event: Callable[[Dict[str, str]], TextEvent] = TextEvent.__pydantic_validator__.validate_python
+"""`text_event({"text": t})` is `TextEvent(text=t)`, validated alike, without the Python
+frame of BaseModel.__init__: a quarter of the cost, on the path every token takes."""
+
 CONTENT_EVENT_TYPES = frozenset(
     {"text", "thinking", "tool_call_start", "tool_call_delta", "tool_call"}
 )

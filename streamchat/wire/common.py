@@ -24,7 +24,7 @@ from typing import (
 )
 
 from ..errors import ProtocolError, StreamChatError
-from ..types import ChatRequest, Event, FinishReason, HttpRequest, TextEvent, Usage
+from ..types import ChatRequest, Event, FinishReason, HttpRequest, Usage, text_event
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class WireFormat(Protocol):
 
 def text_events(value: Any) -> List[Event]:
     """A text event for a non-empty string; providers send empty and null deltas freely."""
-    return [TextEvent(text=value)] if isinstance(value, str) and value else []
+    return [text_event({"text": value})] if isinstance(value, str) and value else []
 
 
 def join_url(base_url: str, path: str) -> str:

@@ -23,11 +23,11 @@ from ..types import (
     FinishReason,
     HttpRequest,
     Message,
-    TextEvent,
     ThinkingEvent,
     Tool,
     Usage,
     UsageEvent,
+    text_event,
 )
 from .common import (
     Endpoint,
@@ -312,10 +312,11 @@ class Decoder:
 
     def feed_payload(self, payload: Any) -> List[Event]:
         """Events for one parsed response object, or an array of them."""
+        if payload.__class__ is dict:
+            return self._chunk(payload)
         # NOTE: Gemini can wrap a response, and an error, in a JSON array.
-        chunks = payload if isinstance(payload, list) else [payload]
         events: List[Event] = []
-        for chunk in chunks:
+        for chunk in payload if isinstance(payload, list) else ():
             if isinstance(chunk, dict) and not self._done:
                 events.extend(self._chunk(chunk))
         return events
@@ -326,7 +327,8 @@ class Decoder:
             raise error_from_payload(self._provider, chunk)
         self._response_id = chunk.get("responseId") or self._response_id
         self._model = chunk.get("modelVersion") or self._model
-        block = (chunk.get("promptFeedback") or {}).get("blockReason")
+        feedback = chunk.get("promptFeedback")
+        block = feedback.get("blockReason") if feedback else None
         if block:
             raise ContentFilterError(
                 f"{self._provider} refused the prompt ({block}); rephrase it or relax "
@@ -336,7 +338,8 @@ class Decoder:
             )
         events: List[Event] = []
         candidate = _first_candidate(chunk)
-        for part in (candidate.get("content") or {}).get("parts") or ():
+        content = candidate.get("content")
+        for part in (content.get("parts") if content else None) or ():
             if isinstance(part, dict):
                 events.extend(self._part(part))
         metadata = chunk.get("usageMetadata")
@@ -368,7 +371,7 @@ class Decoder:
             return []
         if part.get("thought") is True:
             return [ThinkingEvent(text=text)]
-        return [TextEvent(text=text)]
+        return [text_event({"text": text})]
 
     def _end(self, reason: str) -> DoneEvent:
         self._done = True

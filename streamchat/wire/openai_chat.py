@@ -19,6 +19,7 @@ from ..types import (
     ThinkingEvent,
     Tool,
     UsageEvent,
+    text_event,
 )
 from .common import (
     Endpoint,
@@ -169,7 +170,9 @@ class Decoder:
         for choice in chunk.get("choices") or ():
             if choice.__class__ is dict and choice.get("index", 0) == 0:
                 self._choice(choice, events)
-        usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
+        usage = chunk.get("usage")
+        if usage is None and "x_groq" in chunk:
+            usage = (chunk["x_groq"] or {}).get("usage")
         if usage:
             # NOTE: with include_usage the usage arrives in a last chunk with empty choices.
             self._usage = usage_from(
@@ -190,7 +193,7 @@ class Decoder:
         if len(delta) == 1 and content.__class__ is str and self._think.passing:
             # The hot path, nearly every chunk of an answer: a delta of visible text alone.
             if content:
-                events.append(TextEvent(text=content))
+                events.append(text_event({"text": content}))
         else:
             self._delta(delta, content, events)
         reason = choice.get("finish_reason")

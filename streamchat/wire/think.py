@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import List
 
-from ..types import Event, TextEvent, ThinkingEvent
+from ..types import Event, TextEvent, ThinkingEvent, text_event
 
 OPEN = "<think>"
 CLOSE = "</think>"
@@ -36,7 +36,7 @@ class ThinkTagSplitter:
             self._state = "text"
             self.passing = True
         if self._state == "text":
-            return [TextEvent(text=delta)] if delta else []
+            return [text_event({"text": delta})] if delta else []
         self._held += delta
         events: List[Event] = []
         if self._state == "start":
