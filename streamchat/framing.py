@@ -59,24 +59,51 @@ class _Utf8Text:
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._at_start = True
+        self._pending = False
 
     def decode(self, chunk: bytes, final: bool = False) -> str:
         text = self._decoder.decode(chunk, final)
+        self._pending = bool(self._decoder.getstate()[0])
         if self._at_start and text:
             self._at_start = False
             if text.startswith("\ufeff"):
                 text = text[1:]
         return text
 
+    def repair(self, chunk: bytes) -> bytes:
+        """The same repairs for a reader that wants bytes: valid UTF-8 without a BOM.
+
+        A chunk that already is whole, valid UTF-8 (nearly every chunk) comes back as
+        it is, checked but not converted; only a broken or split one goes through text.
+        """
+        if not self._pending:
+            if chunk.isascii():
+                self._at_start = self._at_start and not chunk
+                return chunk
+            try:
+                chunk.decode()
+            except UnicodeDecodeError:
+                pass  # invalid, or a character cut at the end: the decoder deals with both
+            else:
+                if self._at_start:
+                    self._at_start = False
+                    if chunk.startswith(codecs.BOM_UTF8):
+                        return chunk[len(codecs.BOM_UTF8):]
+                return chunk
+        return self.decode(chunk).encode()
+
 
 class _ChunkCleaner:
     """Normalise raw chunks into what sseclient-py parses correctly.
 
     sseclient-py decodes each line strictly, keeps a leading BOM and only recognises an
-    event boundary when both line endings land in the same form. Decoding incrementally
-    with replacement and re-encoding fixes the first two and keeps a multi-byte character
-    that straddles two chunks whole; turning CRLF and lone CR into LF fixes the third.
-    A CR at the very end of a chunk is held back: it may be the first half of a CRLF.
+    event boundary when both line endings land in the same form. Repairing the UTF-8
+    (replacement characters, a multi-byte character that straddles two chunks kept
+    whole) fixes the first two; turning CRLF and lone CR into LF fixes the third. A CR at
+    the very end of a chunk is held back: it may be the first half of a CRLF. All of it
+    works on bytes, since CR and LF never occur inside a UTF-8 sequence: a chunk that
+    needs no repair passes on as the very object that was read, so a stream holds one
+    copy of each read, not three.
     """
 
     def __init__(self, max_frame_bytes: int) -> None:
@@ -89,46 +116,43 @@ class _ChunkCleaner:
 
     def clean(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         for chunk in chunks:
-            text = self._text.decode(chunk)
-            if text:
-                out = self._normalise(text)
-                if out:
-                    yield out.encode()
-        text = self._text.decode(b"", final=True)
-        tail = self._normalise(text) if text else ""
+            out = self._normalise(self._text.repair(chunk))
+            if out:
+                yield out
+        tail = self._normalise(self._text.decode(b"", final=True).encode())
         if self._held_cr:
-            tail += "\n"
+            tail += b"\n"
             self._held_cr = False
         if tail:
-            yield tail.encode()
+            yield tail
         self.exhausted = True
 
-    def _normalise(self, text: str) -> str:
+    def _normalise(self, data: bytes) -> bytes:
         if self._held_cr:
-            text = "\r" + text
+            data = b"\r" + data
             self._held_cr = False
-        if "\r" in text:
-            if text.endswith("\r"):
-                text = text[:-1]
+        if b"\r" in data:
+            if data.endswith(b"\r"):
+                data = data[:-1]
                 self._held_cr = True
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        self._check_size(text)
-        return text
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        self._check_size(data)
+        return data
 
-    def _check_size(self, text: str) -> None:
+    def _check_size(self, text: bytes) -> None:
         # Every event in the text is measured, not only the last, and a blank line whose
         # two newlines arrive in different chunks still ends an event: otherwise the
         # limit would depend on how the bytes happened to be split.
         if not text:
             return  # a chunk that was only a held-back CR says nothing about line ends
-        carried = "\n" if self._ends_line else ""
-        self._ends_line = text.endswith("\n")
+        carried = b"\n" if self._ends_line else b""
+        self._ends_line = text.endswith(b"\n")
         if self._pending + len(text) + 1 <= self._max:
             # No event in this text can be over the limit; only the size of the one left
             # open matters, and measuring it alone spares a split per chunk.
             self._pending = _open_event_size(carried + text, self._pending - len(carried))
             return
-        pieces = (carried + text).split("\n\n")
+        pieces = (carried + text).split(b"\n\n")
         sizes = [len(piece) for piece in pieces]
         sizes[0] += self._pending - len(carried)
         self._pending = sizes[-1]
@@ -139,14 +163,14 @@ class _ChunkCleaner:
             )
 
 
-def _open_event_size(text: str, carried_size: int) -> int:
-    """What `text.split("\n\n")[-1]` measures (plus `carried_size` when text holds no
+def _open_event_size(text: bytes, carried_size: int) -> int:
+    """What `text.split(b"\n\n")[-1]` measures (plus `carried_size` when text holds no
     boundary), without the split: a run of newlines splits into pairs from its start."""
-    end = text.rfind("\n\n")
+    end = text.rfind(b"\n\n")
     if end == -1:
         return len(text) + carried_size
     start = end
-    while start > 0 and text[start - 1] == "\n":
+    while start > 0 and text[start - 1] == 0x0A:
         start -= 1
     run = end + 2 - start
     return len(text) - start - run + run % 2

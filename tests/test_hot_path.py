@@ -1,0 +1,123 @@
+"""The shortcuts on the per-event and per-read path keep their promises: they skip work,
+never change what comes out."""
+
+from __future__ import annotations
+
+import json
+import queue
+from typing import List, Optional
+
+import pytest
+
+from streamchat import transport
+from streamchat.accumulate import ResponseSnapshot
+from streamchat.errors import ProtocolError
+from streamchat.framing import _ChunkCleaner
+from streamchat.types import TextEvent, text_event
+from streamchat.wire.common import load_json
+from streamchat.worker import _EventQueue
+
+LIMIT = 1 << 20
+
+
+def test_valid_utf8_chunks_pass_the_cleaner_as_the_same_object() -> None:
+    chunks = [b'data: {"t": "caf\xc3\xa9"}\n\n', b'data: {"t": "plain"}\n\n']
+    out = list(_ChunkCleaner(LIMIT).clean(iter(chunks)))
+    assert [id(c) for c in out] == [id(c) for c in chunks]
+
+
+def test_the_cleaner_still_repairs_what_needs_it() -> None:
+    chunks = [b"\xef\xbb\xbfdata: caf\xc3", b"\xa9 \xff\r\n\r\n"]
+    assert b"".join(_ChunkCleaner(LIMIT).clean(iter(chunks))) == (
+        "data: café \ufffd\n\n".encode()
+    )
+
+
+def test_a_bom_in_a_valid_first_chunk_is_dropped_but_not_later() -> None:
+    bom = b"\xef\xbb\xbf"
+    out = b"".join(_ChunkCleaner(LIMIT).clean(iter([bom + b"data: \xc3\xa9\n\n", bom + b"x"])))
+    assert out == b"data: \xc3\xa9\n\n" + bom + b"x"
+
+
+def test_the_frame_limit_counts_bytes() -> None:
+    cleaner = _ChunkCleaner(10)
+    with pytest.raises(ProtocolError):
+        list(cleaner.clean(iter(["data: éééé\n\n".encode()])))  # 10 characters, 14 bytes
+
+
+@pytest.mark.parametrize("data", ['{"a": 1}', ' {"a": 1}', '{"a": 1}\n ', "[1, 2]", '"x"'])
+def test_load_json_agrees_with_json_loads(data: str) -> None:
+    assert load_json(data, "p") == json.loads(data)
+
+
+@pytest.mark.parametrize("data", ['{"a": 1} x', "", " ", '{"a":'])
+def test_load_json_refuses_what_json_loads_refuses(data: str) -> None:
+    with pytest.raises(ProtocolError):
+        load_json(data, "p")
+
+
+def test_text_event_is_the_validated_model() -> None:
+    made = text_event({"text": "hi"})
+    assert made == TextEvent(text="hi")
+    assert made.model_fields_set == {"text"}
+    with pytest.raises(ValueError):
+        text_event({"text": 3})
+
+
+def test_the_event_queue_is_bounded_by_events_not_batches() -> None:
+    events_queue = _EventQueue(4)
+    events_queue.put_nowait(list(range(10)))  # a big batch goes into an empty queue
+    with pytest.raises(queue.Full):
+        events_queue.put_nowait([1])
+    assert events_queue.get_nowait() == list(range(10))
+    events_queue.put_nowait([1, 2, 3])
+    events_queue.put_nowait(object())  # a wake-up weighs one
+    with pytest.raises(queue.Full):
+        events_queue.put_nowait([4])
+    assert not events_queue.empty()
+
+
+def test_the_snapshot_joins_text_in_runs_without_changing_it() -> None:
+    snapshot = ResponseSnapshot()
+    pieces = [f"{i} " for i in range(1000)]
+    for piece in pieces:
+        snapshot.add(TextEvent(text=piece))
+    assert len(snapshot.text_parts) < 100
+    assert snapshot.to_response().text == "".join(pieces)
+
+
+class _SpySocket:
+    def __init__(self) -> None:
+        self.timeouts: List[Optional[float]] = []
+
+    def settimeout(self, value: Optional[float]) -> None:
+        self.timeouts.append(value)
+
+
+def _body_with(sock: _SpySocket) -> transport.Body:
+    body = transport.Body.__new__(transport.Body)
+    body._sock = sock  # type: ignore[assignment]
+    body._timeout = -1.0
+    return body
+
+
+def test_a_deadline_that_barely_moves_keeps_the_socket_timeout() -> None:
+    sock = _SpySocket()
+    body = _body_with(sock)
+    for step in range(100):
+        body._set_timeout(120.0 - step * 0.0001)  # content keeps arriving
+    assert len(sock.timeouts) == 1
+    first = sock.timeouts[0]
+    assert first is not None and 120.0 <= first <= 120.0 + transport.TIMEOUT_SLACK
+
+
+def test_a_deadline_that_moves_past_the_slack_resets_it_in_both_directions() -> None:
+    sock = _SpySocket()
+    body = _body_with(sock)
+    body._set_timeout(10.0)
+    body._set_timeout(5.0)  # nearer: the old timeout would outlast the deadline
+    body._set_timeout(10.0)  # further: the old one would end the read too soon
+    body._set_timeout(None)
+    assert len(sock.timeouts) == 4
+    assert sock.timeouts[-1] is None
+    assert all(t is None or t >= d for t, d in zip(sock.timeouts, (10.0, 5.0, 10.0, None)))
