@@ -25,6 +25,9 @@ from .types import (
     UsageEvent,
 )
 
+_RUN = 64
+"""Text pieces are joined this many at a time."""
+
 
 class _Block:
     __slots__ = ("parts", "redacted", "signature")
@@ -43,6 +46,8 @@ class ResponseSnapshot:
         self.provider = ""
         self.model = ""
         self.text_parts: List[str] = []
+        self._runs = 0
+        """How many items at the front of text_parts are joined runs of pieces."""
         self.thinking_blocks: List[_Block] = []
         self.thinking_open = False
         self.tool_calls: List[ToolCall] = []
@@ -73,7 +78,13 @@ class ResponseSnapshot:
     def add(self, event: Event) -> None:
         """Apply one event."""
         if isinstance(event, TextEvent):
-            self.text_parts.append(event.text)
+            parts = self.text_parts
+            parts.append(event.text)
+            if len(parts) - self._runs >= _RUN:
+                # A token is a few characters in a ~50-byte string object: joined in
+                # runs, a long answer costs about its length instead of ten times that.
+                parts[self._runs:] = ["".join(parts[self._runs:])]
+                self._runs += 1
         elif isinstance(event, ThinkingEvent):
             _thinking(self, event.text, event.signature, event.redacted)
         elif isinstance(event, ToolCallEvent):
