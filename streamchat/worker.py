@@ -21,8 +21,9 @@ import queue
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import IO, Any, Callable, Deque, Iterator, List, Optional, Sequence, Tuple, Type
 
 from .accumulate import ResponseSnapshot
 from .errors import (
@@ -62,8 +63,10 @@ SAFETY_SECONDS = 1.0
 """How often a consumer with nothing to watch checks that its worker is still alive.
 Waking only this rarely matters with hundreds of idle streams: every wake-up competes
 for the GIL with the threads that have work."""
-QUEUE_BATCHES = 64
-"""Batches of events in flight before the worker waits for the consumer."""
+EVENTS_IN_FLIGHT = 128
+"""Events posted but not yet taken before the worker waits for the consumer: enough that
+the worker rarely waits, few enough that a hundred streams do not hold their whole
+answers in memory as event objects (a few hundred bytes each)."""
 
 
 def backoff_wait(stop: threading.Event, delay: float) -> bool:
@@ -87,6 +90,28 @@ class Target:
     """Set when this provider cannot be used (no key): skipped in favour of a fallback."""
     price: Optional[Callable[[Usage], Usage]] = None
     max_frame_bytes: Optional[int] = None
+
+
+class _EventQueue(queue.Queue[Any]):
+    """The worker's queue of batches, bounded by the events they hold rather than their
+    number, since one read can hold one event or hundreds. A batch is taken whenever the
+    queue is below its bound, so no batch ever waits for room that cannot come."""
+
+    def _init(self, maxsize: int) -> None:
+        self.queue: Deque[Any] = deque()
+        self.weight = 0
+
+    def _qsize(self) -> int:
+        return self.weight
+
+    def _put(self, item: Any) -> None:
+        self.queue.append(item)
+        self.weight += len(item) if item.__class__ is list else 1
+
+    def _get(self) -> Any:
+        item = self.queue.popleft()
+        self.weight -= len(item) if item.__class__ is list else 1
+        return item
 
 
 class _Interrupted(Exception):
@@ -166,7 +191,7 @@ class Worker:
         self.stop = stop
         self.caller_event = caller_event
         """True when `stop` is the caller's own Event, which nothing else will announce."""
-        self.queue: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
+        self.queue = _EventQueue(EVENTS_IN_FLIGHT)
         self.kind = "cancelled"
         self._fallback_on = fallback_on
         self._record = record_to
@@ -175,6 +200,9 @@ class Worker:
         self._body: Optional[Body] = None
         self._batch: List[Event] = []
         self._content = False
+        """Content was seen and counted: a failure now is never retried."""
+        self._fresh = False
+        """Content was seen since the deadline clock last looked."""
         self._done = False
         self._started = time.monotonic()
         self._secrets = secrets_of(self.targets)
@@ -250,7 +278,7 @@ class Worker:
                 if exc.provider is None:
                     exc.provider = target.provider
                 nxt = self.targets[position + 1] if position + 1 < len(self.targets) else None
-                if nxt is None or self._content or not self._may_fall_back(target, exc):
+                if nxt is None or self._saw_content() or not self._may_fall_back(target, exc):
                     raise
                 self._emit([FallbackEvent(provider=nxt.provider, model=nxt.model, error=str(exc))])
 
@@ -275,7 +303,7 @@ class Worker:
                 self._close_body()
                 if self.stop.is_set():
                     raise _Interrupted() from exc
-                if self._content or not exc.retryable or attempt >= policy.max_attempts:
+                if self._saw_content() or not exc.retryable or attempt >= policy.max_attempts:
                     raise
                 delay = policy.delay(attempt, exc)
                 total_left = deadlines.next()[0] if deadlines.total_end else None
@@ -357,14 +385,18 @@ class Worker:
             except queue.Full:
                 pass
 
+    def _saw_content(self) -> bool:
+        return self._content or self._fresh
+
     def _chunks(self, target: Target, body: Body, deadlines: _Deadlines) -> Iterator[bytes]:
         while True:
-            if self._batch:
-                if any(event.type in CONTENT_EVENT_TYPES for event in self._batch):
-                    # Everything since the last read arrived together: one clock reading
-                    # serves it all.
-                    deadlines.last_content = time.monotonic()
-                self._flush()
+            if self._fresh:
+                # Everything since the last read arrived together: one clock reading
+                # serves it all.
+                self._fresh = False
+                self._content = True
+                deadlines.last_content = time.monotonic()
+            self._flush()
             left, phase = deadlines.next()
             if left is not None and left <= 0:
                 raise deadlines.error(phase, target.provider)
@@ -399,7 +431,7 @@ class Worker:
             if len(events) == 1 and events[0].__class__ in _PLAIN_CONTENT:
                 # Nearly every frame: one delta, which needs no pricing and ends nothing.
                 add(events[0])
-                self._content = True
+                self._fresh = True
             elif self._emit(events, target):
                 return
         if self.stop.is_set():
@@ -431,7 +463,7 @@ class Worker:
         for position, event in enumerate(events):
             kind = event.type
             if kind in CONTENT_EVENT_TYPES:
-                self._content = True
+                self._fresh = True
             elif isinstance(event, (UsageEvent, DoneEvent)):
                 done = done or kind == "done"
                 price = target.price if target is not None else None
