@@ -230,7 +230,11 @@ def ndjson_frames(
 
 
 def _check_line(line: str, max_frame_bytes: int) -> None:
-    if len(line) > max_frame_bytes:
+    # A character is one to four bytes: only a line in between needs encoding to measure.
+    size = len(line)
+    if max_frame_bytes < size * 4 and (
+        size > max_frame_bytes or len(line.encode("utf-8", "surrogatepass")) > max_frame_bytes
+    ):
         raise FrameTooLargeError(
             f"the server sent a line of more than {max_frame_bytes} bytes; "
             "raise max_frame_bytes if this is expected"

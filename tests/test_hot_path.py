@@ -12,7 +12,7 @@ import pytest
 from streamchat import transport
 from streamchat.accumulate import ResponseSnapshot
 from streamchat.errors import ProtocolError
-from streamchat.framing import _ChunkCleaner
+from streamchat.framing import _ChunkCleaner, ndjson_frames
 from streamchat.types import TextEvent, text_event
 from streamchat.wire.common import load_json
 from streamchat.worker import _EventQueue
@@ -43,6 +43,9 @@ def test_the_frame_limit_counts_bytes() -> None:
     cleaner = _ChunkCleaner(10)
     with pytest.raises(ProtocolError):
         list(cleaner.clean(iter(["data: éééé\n\n".encode()])))  # 10 characters, 14 bytes
+    with pytest.raises(ProtocolError):
+        list(ndjson_frames(iter(['{"t": "éééé"}\n'.encode()]), max_frame_bytes=14))
+    assert len(list(ndjson_frames(iter(['{"t": "éé"}\n'.encode()]), max_frame_bytes=14))) == 1
 
 
 @pytest.mark.parametrize("data", ['{"a": 1}', ' {"a": 1}', '{"a": 1}\n ', "[1, 2]", '"x"'])
