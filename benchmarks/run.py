@@ -231,11 +231,14 @@ def scenario_throughput(ctx: Context) -> None:
             lib_rate = s.events / statistics.median(lib_times)
             floor_rate = s.events / statistics.median(floor_times)
             need = 0.6 if wire == "openai" else 0.5
+            # The target is set on the body the providers send; a Content-Length body is
+            # the floor's best case, reported beside it (see README, Performance).
+            targeted = framing == "chunked"
             ctx.add("1 throughput", f"{wire}, {label}", "streamchat", "events/s (cost)",
                     f"{lib_rate:,.0f} ({1 / lib_rate / unit:.1f})",
                     f"{floor_rate:,.0f} ({1 / floor_rate / unit:.1f})",
-                    f"{lib_rate / floor_rate:.2f}", f">= {need:.1f}",
-                    verdict(lib_rate / floor_rate >= need))
+                    f"{lib_rate / floor_rate:.2f}", f">= {need:.1f}" if targeted else "",
+                    verdict(lib_rate / floor_rate >= need) if targeted else "")
     plain = clients.IterLinesFloor()
     for framing, label in BODIES.items():
         base = ctx.base("bulk", "openai", s.events, framing)
