@@ -561,7 +561,9 @@ class Stream:
             try:
                 item = get(timeout=wait)
             except Empty:
-                if not worker.thread.is_alive() and worker.queue.empty():
+                # A worker that saw the stop ends without a word: the check at the top of
+                # the loop reports that, not this one.
+                if not stopped() and not worker.thread.is_alive() and worker.queue.empty():
                     self._end(ProtocolError("the stream's worker ended without a result"))
                 continue
             if item.__class__ is list:
