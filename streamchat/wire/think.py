@@ -20,22 +20,21 @@ class ThinkTagSplitter:
     """Feed content deltas; get text and thinking events with the tags removed."""
 
     def __init__(self) -> None:
-        self._state = "start"  # start -> thinking -> after -> text, or start -> text
+        self._state = "start"  # start -> thinking -> after -> passing, or start -> passing
         self._held = ""
         self.passing = False
-        """True once no tag can follow: a delta is then plain text, and a decoder on its
+        """The last state: no tag can follow, a delta is plain text, and a decoder on its
         hot path may make the TextEvent itself instead of calling `feed`."""
 
     def feed(self, delta: str) -> List[Event]:
-        if self._state == "after":
+        if not self.passing and self._state == "after":
             # The newlines after </think> are dropped whichever delta they arrive in;
             # models usually send "</think>" and "\n\n" as separate tokens.
             delta = delta.lstrip("\n")
             if not delta:
                 return []
-            self._state = "text"
             self.passing = True
-        if self._state == "text":
+        if self.passing:
             return [text_event({"text": delta})] if delta else []
         self._held += delta
         events: List[Event] = []
@@ -47,7 +46,6 @@ class ThinkTagSplitter:
             elif OPEN.startswith(stripped):
                 return events  # could still become "<think>": wait for more
             else:
-                self._state = "text"
                 self.passing = True
                 text, self._held = self._held, ""
                 return [TextEvent(text=text)] if text else []
@@ -56,7 +54,7 @@ class ThinkTagSplitter:
             thought = self._held[:end]
             rest = self._held[end + len(CLOSE):].lstrip("\n")
             self._held = ""
-            self._state = "text" if rest else "after"
+            self._state = "after"
             self.passing = bool(rest)
             if thought:
                 events.append(ThinkingEvent(text=thought))
