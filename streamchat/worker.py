@@ -423,14 +423,13 @@ class Worker:
         chunks = self._chunks(target, body, deadlines)
         frames = frames_for(target.wire.FRAMING, chunks, max_frame_bytes=target.max_frame_bytes)
         feed = decoder.feed
-        add = self._batch.append
         for frame in frames:
             events = feed(frame)
             if not events:
                 continue
             if len(events) == 1 and events[0].__class__ in _PLAIN_CONTENT:
                 # Nearly every frame: one delta, which needs no pricing and ends nothing.
-                add(events[0])
+                self._batch.append(events[0])
                 self._fresh = True
             elif self._emit(events, target):
                 return
@@ -473,12 +472,9 @@ class Worker:
         return done
 
     def _flush(self) -> None:
-        batch = self._batch
-        if batch:
-            # The list is cleared, not replaced: the read loop holds its `append`.
-            items = batch.copy()
-            batch.clear()
-            self._put(items)
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._put(batch)
 
     def _flush_quietly(self) -> None:
         try:
