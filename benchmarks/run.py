@@ -663,7 +663,7 @@ def breakdown_of(wire: str, n: int) -> Dict[str, float]:
     from streamchat import framing
     from streamchat.accumulate import ResponseSnapshot
     from streamchat.providers import wire_format
-    from streamchat.types import TextEvent
+    from streamchat.types import text_event
 
     body = b"".join(bodies.frames(wire, n))
     chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)]
@@ -699,7 +699,7 @@ def breakdown_of(wire: str, n: int) -> Dict[str, float]:
             framing._ChunkCleaner(limit).clean(chunks))
         stages["framing: sseclient-py"] = lambda: list(SSEClient(cleaned).events())
     stages["decoder, json.loads included"] = decode
-    stages["event models alone (TextEvent)"] = lambda: [TextEvent(text=t) for t in texts]
+    stages["event models alone (TextEvent)"] = lambda: [text_event({"text": t}) for t in texts]
     stages["fold into ChatResponse"] = fold
     stages["replay: all of it, threaded"] = lambda: list(streamchat.replay(chunks, wire))
     costs = {name: per_event(action, n) for name, action in stages.items()}

@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, Optional, Set
 import pytest
 import requests
 from conftest import wait_for_threads
-from helpers import decode
+from helpers import decode, fake_client
 
 import streamchat
 from streamchat.accumulate import fold
@@ -230,9 +230,8 @@ def test_scripts_are_used_in_order_then_the_default_reply(server: FakeServer) ->
 def test_wait_for_requests_returns_once_a_streams_request_arrived(server: FakeServer) -> None:
     assert not server.wait_for_requests(1, timeout=0.05)
     server.enqueue(text="held", stall_after=0)
-    client = streamchat.Client("openai", model="m", api_key="k",
-                               base_url=server.base_url("openai"))
-    with client.stream("hi"):  # not read: only its worker thread can send the request
+    # The stream is not read: only its worker thread can send the request.
+    with fake_client(server, "openai").stream("hi"):
         assert server.wait_for_requests(1, timeout=5)
         assert server.pending == 0 and len(server.requests) == 1
     server.release()
