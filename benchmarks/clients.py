@@ -220,10 +220,6 @@ class Floor(Client):
         self.session.close()
 
 
-# -- peers ---------------------------------------------------------------------------------
-
-
-
 class IterLinesFloor(Floor):
     """The everyday loop a user writes first: `requests` with `iter_lines()` and one
     `json.loads` per event (the floor issue 2 set its 0.5 target against)."""
@@ -245,23 +241,41 @@ class IterLinesFloor(Floor):
         response.close()
         return frames
 
-class OpenAISDK(Client):
-    name = "openai SDK"
-    wires = ("openai", "openai-responses")
+
+# -- peers ---------------------------------------------------------------------------------
+
+
+class _SDK(Client):
+    """A peer SDK: one client object per server, made on first use (the parent process
+    only needs the peer's name, so it never imports the SDK)."""
 
     def __init__(self) -> None:
         self._clients: Dict[str, Any] = {}
 
+    def make(self, base: str) -> Any:
+        raise NotImplementedError
+
     def client(self, base: str) -> Any:
         if base not in self._clients:
-            import openai  # on first use: the parent process only needs the name
-
-            self._clients[base] = openai.OpenAI(
-                api_key="sk-bench", base_url=base + "/v1", max_retries=0)
+            self._clients[base] = self.make(base)
         return self._clients[base]
 
     def prepare(self, wire: str, base: str) -> None:
         self.client(base)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+
+class OpenAISDK(_SDK):
+    name = "openai SDK"
+    wires = ("openai", "openai-responses")
+
+    def make(self, base: str) -> Any:
+        import openai
+
+        return openai.OpenAI(api_key="sk-bench", base_url=base + "/v1", max_retries=0)
 
     def open(self, wire: str, base: str) -> Handle:
         client = self.client(base)
@@ -275,37 +289,23 @@ class OpenAISDK(Client):
             texts = (e.delta for e in stream if e.type == "response.output_text.delta")
         return Handle(texts, stream.close, stream.close)
 
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
 
-
-class AnthropicSDK(Client):
+class AnthropicSDK(_SDK):
     name = "anthropic SDK"
     wires = ("anthropic",)
 
-    def __init__(self) -> None:
-        self._clients: Dict[str, Any] = {}
+    def make(self, base: str) -> Any:
+        import anthropic
 
-    def prepare(self, wire: str, base: str) -> None:
-        if base not in self._clients:
-            import anthropic
-
-            self._clients[base] = anthropic.Anthropic(
-                api_key="sk-bench", base_url=base, max_retries=0)
+        return anthropic.Anthropic(api_key="sk-bench", base_url=base, max_retries=0)
 
     def open(self, wire: str, base: str) -> Handle:
-        self.prepare(wire, base)
-        stream = self._clients[base].messages.create(
+        stream = self.client(base).messages.create(
             model=MODELS[wire], max_tokens=1024, stream=True,
             messages=[{"role": "user", "content": PROMPT}])
         texts = (e.delta.text for e in stream
                  if e.type == "content_block_delta" and e.delta.type == "text_delta")
         return Handle(texts, stream.close, stream.close)
-
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
 
 
 class LiteLLM(Client):
