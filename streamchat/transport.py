@@ -180,9 +180,8 @@ class Body:
             self._poll = select.poll()
             self._poll.register(sock, select.POLLIN)
         original = self._raw._original_response
-        if self._poll is not None and original is not None and not self.headers.get(
-            "content-encoding"
-        ):
+        identity = not self.headers.get("content-encoding")
+        if self._poll is not None and original is not None and identity:
             # Chunks already in hand are read from http.client directly: urllib3's read1
             # adds about 2 us of bookkeeping per chunk, more than the event's own parsing,
             # and has nothing to decode in an identity body.
