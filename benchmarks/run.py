@@ -9,7 +9,7 @@ timed in the same run: a unit that stays put when the machine's speed drifts.
     python -m benchmarks                 # every scenario, a few minutes on 2 cores
     python -m benchmarks --quick         # a short run
     python -m benchmarks --scenario throughput --scenario interrupt
-    python -m benchmarks --format rst    # the table as reStructuredText, for README.rst
+    python -m benchmarks --format rst    # the table as reStructuredText, for docs/performance.rst
 
 Scenarios: throughput, latency, interrupt, concurrency, startup. Peer SDKs (openai,
 anthropic, litellm) join scenarios 1 to 4 where they are installed; --no-peers leaves them
@@ -232,7 +232,7 @@ def scenario_throughput(ctx: Context) -> None:
             floor_rate = s.events / statistics.median(floor_times)
             need = 0.6 if wire == "openai" else 0.5
             # The target is set on the body the providers send; a Content-Length body is
-            # the floor's best case, reported beside it (see README, Performance).
+            # the floor's best case, reported beside it (see docs/performance.rst).
             targeted = framing == "chunked"
             ctx.add("1 throughput", f"{wire}, {label}", "streamchat", "events/s (cost)",
                     f"{lib_rate:,.0f} ({1 / lib_rate / unit:.1f})",

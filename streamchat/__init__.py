@@ -1,7 +1,7 @@
 """streamchat: stream LLM chat completions into plain synchronous Python.
 
 A worker thread per stream reads the provider's HTTP stream and feeds typed events to a
-plain iterator; any thread can interrupt it. See README.rst.
+plain iterator; any thread can interrupt it. See README.rst and the guide in docs/.
 
 Public names load on first use, as pydantic's do: `import streamchat` stays as cheap as
 importing its dependencies, and a command that never streams never builds the models.

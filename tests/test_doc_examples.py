@@ -1,4 +1,4 @@
-"""Every python block of README.rst runs, as written, against the fake provider.
+"""Every python block of README.rst and docs/*.rst runs, as written, against the fake provider.
 
 Each `.. code-block:: python` block runs on its own, in a fresh namespace and a temporary
 working directory, with a hang guard. Every provider's key variable holds a dummy key and
@@ -7,7 +7,7 @@ ANTHROPIC_BASE_URL and OLLAMA_HOST, and through `streamchat.register_preset` for
 presets without a variable), so a snippet that names openai, anthropic or gemini streams
 from the fake with no key and no network. Blocks starting with `>>>` run as doctests.
 A block right after a `.. skip-test` comment line is not run (snippets that need a
-browser or a running server); keep those rare.
+browser or a running server); keep those rare. A new page in docs/ is picked up by itself.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ import streamchat.providers
 import streamchat.testing.server as fake_server_module
 from streamchat.testing import FakeServer
 
-README = Path(__file__).resolve().parent.parent / "README.rst"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.rst"
 BLOCK_TIMEOUT = 30.0  # only to fail instead of hanging; never a performance claim
 
 _DIRECTIVE = re.compile(r"^(\s*)\.\. (?:code-block|code|sourcecode)::\s*(?:python3?|py|pycon)\s*$")
@@ -38,6 +39,8 @@ _OPTION = re.compile(r"^\s+:[\w-]+:")
 
 @dataclasses.dataclass(frozen=True)
 class Block:
+    path: str
+    """The document, relative to the repository root."""
     line: int
     """1-based line of the directive in the file."""
     code: str
@@ -48,7 +51,7 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def python_blocks(text: str) -> List[Block]:
+def python_blocks(text: str, path: str = "<text>") -> List[Block]:
     """The python code blocks of a reStructuredText document, in order."""
     lines = text.splitlines()
     blocks: List[Block] = []
@@ -71,22 +74,35 @@ def python_blocks(text: str) -> List[Block]:
             body.append(lines[i])
             i += 1
         code = textwrap.dedent("\n".join(body)).strip("\n") + "\n"
-        blocks.append(Block(directive_line + 1, code, skip))
+        blocks.append(Block(path, directive_line + 1, code, skip))
     return blocks
 
 
-def readme_blocks() -> List[Block]:
-    return python_blocks(README.read_text("utf-8")) if README.is_file() else []
+def documents() -> List[Path]:
+    """README.rst and every page of the guide."""
+    return [README, *sorted((ROOT / "docs").rglob("*.rst"))]
 
 
-BLOCKS = readme_blocks()
+def document_blocks() -> List[Block]:
+    blocks: List[Block] = []
+    for document in documents():
+        if document.is_file() and "_build" not in document.parts:
+            relative = document.relative_to(ROOT).as_posix()
+            blocks.extend(python_blocks(document.read_text("utf-8"), relative))
+    return blocks
 
 
-def test_readme_exists_and_has_python_blocks():
+BLOCKS = document_blocks()
+
+
+def test_readme_and_guide_have_python_blocks():
     assert README.is_file(), (
         f"{README} is missing: the README's python blocks are the documentation's tests"
     )
-    assert BLOCKS, f"{README} has no `.. code-block:: python` block to run"
+    readme_blocks = [block for block in BLOCKS if block.path == "README.rst"]
+    assert readme_blocks, f"{README} has no `.. code-block:: python` block to run"
+    guide_blocks = [block for block in BLOCKS if block.path.startswith("docs/")]
+    assert guide_blocks, "docs/ has no `.. code-block:: python` block to run"
     assert any(not block.skip for block in BLOCKS), "every python block is marked skip-test"
 
 
@@ -123,7 +139,8 @@ def test_block_parser_reads_options_indentation_and_skip_markers():
             $ not python
         """
     )
-    blocks = python_blocks(text)
+    blocks = python_blocks(text, "guide.rst")
+    assert {b.path for b in blocks} == {"guide.rst"}
     assert [(b.line, b.skip) for b in blocks] == [(4, False), (16, True), (22, False)]
     assert blocks[0].code == 'import os\n\nif os:\n    print("indented")\n'
     assert blocks[1].code == "open_a_browser()\n"
@@ -185,11 +202,12 @@ def hang_guard(seconds: float, where: str) -> Iterator[None]:
 
 
 def run_block(block: Block) -> None:
-    where = f"README.rst line {block.line}"
-    namespace: Dict[str, Any] = {"__name__": "__readme__"}
+    where = f"{block.path} line {block.line}"
+    namespace: Dict[str, Any] = {"__name__": "__docs__"}
     if block.code.lstrip().startswith(">>>"):
-        test = doctest.DocTestParser().get_doctest(block.code, namespace, where, str(README),
-                                                   block.line)
+        test = doctest.DocTestParser().get_doctest(
+            block.code, namespace, where, str(ROOT / block.path), block.line
+        )
         report: List[str] = []
         runner = doctest.DocTestRunner(
             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -213,17 +231,17 @@ def threaded(block: Block) -> None:
     worker = threading.Thread(target=target, daemon=True)
     worker.start()
     worker.join(BLOCK_TIMEOUT)
-    assert not worker.is_alive(), f"README.rst line {block.line} did not finish"
+    assert not worker.is_alive(), f"{block.path} line {block.line} did not finish"
     if errors:
         raise errors[0]
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[f"line{b.line}" for b in BLOCKS])
-def test_readme_block_runs(block, fake_everywhere):
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"{b.path}:{b.line}" for b in BLOCKS])
+def test_documented_block_runs(block, fake_everywhere):
     if block.skip:
-        pytest.skip("marked `.. skip-test` in README.rst")
+        pytest.skip(f"marked `.. skip-test` in {block.path}")
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-        with hang_guard(BLOCK_TIMEOUT, f"README.rst line {block.line}"):
+        with hang_guard(BLOCK_TIMEOUT, f"{block.path} line {block.line}"):
             run_block(block)
     else:
         threaded(block)
