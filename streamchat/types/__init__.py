@@ -1,0 +1,64 @@
+"""The neutral vocabulary every layer speaks: messages, requests, events and the response.
+
+Nothing here knows a provider or touches I/O, so the same models describe an OpenAI stream,
+an Anthropic stream and a replayed recording alike. One module per job: `messages` (the
+conversation), `request` (what is asked), `events` (what streams back), `response` (what
+it adds up to); this package gathers their names.
+"""
+
+from .events import (
+    CONTENT_EVENT_TYPES,
+    CancelledEvent,
+    DoneEvent,
+    Event,
+    FallbackEvent,
+    PausedEvent,
+    RetryEvent,
+    StartEvent,
+    StatusEvent,
+    TextEvent,
+    ThinkingEvent,
+    ToolCallDeltaEvent,
+    ToolCallEvent,
+    ToolCallStartEvent,
+    UsageEvent,
+    event_adapter,
+    text_event,
+)
+from .messages import Message, Prompt, Role, ThinkingBlock, ToolCall, to_messages
+from .request import ChatRequest, Effort, HttpRequest, ResponseFormat, Tool
+from .response import ChatResponse, FinishReason, Usage
+
+__all__ = [
+    "CONTENT_EVENT_TYPES",
+    "CancelledEvent",
+    "ChatRequest",
+    "ChatResponse",
+    "DoneEvent",
+    "Effort",
+    "Event",
+    "FallbackEvent",
+    "FinishReason",
+    "HttpRequest",
+    "Message",
+    "PausedEvent",
+    "Prompt",
+    "ResponseFormat",
+    "RetryEvent",
+    "Role",
+    "StartEvent",
+    "StatusEvent",
+    "TextEvent",
+    "ThinkingBlock",
+    "ThinkingEvent",
+    "Tool",
+    "ToolCall",
+    "ToolCallDeltaEvent",
+    "ToolCallEvent",
+    "ToolCallStartEvent",
+    "Usage",
+    "UsageEvent",
+    "event_adapter",
+    "text_event",
+    "to_messages",
+]

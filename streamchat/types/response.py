@@ -1,0 +1,66 @@
+"""What a stream adds up to: token counts and the final `ChatResponse`, folded from the
+events by `streamchat.accumulate` and handed back by `final()` and as `.partial`."""
+
+from __future__ import annotations
+
+from typing import Any, List, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .messages import Message, ThinkingBlock, ToolCall
+
+FinishReason = Literal[
+    "stop", "length", "tool_calls", "content_filter", "cancelled", "paused", "other"
+]
+
+
+class Usage(BaseModel):
+    """Token counts, normalised across providers; None where the provider did not say."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: Optional[int] = None
+    output_tokens: Optional[int] = None
+    total_tokens: Optional[int] = None
+    cached_input_tokens: Optional[int] = None
+    """Input tokens served from the provider's prompt cache (a subset of input_tokens)."""
+    reasoning_tokens: Optional[int] = None
+    """Output tokens spent on reasoning (a subset of output_tokens)."""
+    cost_usd: Optional[float] = None
+    """Price of the call from the price table; None when the model's price is unknown."""
+
+    def merged(self, newer: Usage) -> Usage:
+        """Counts from a later report win; counts it does not mention are kept."""
+        values = self.model_dump()
+        values.update(newer.model_dump(exclude_none=True))
+        if newer.total_tokens is None and values["input_tokens"] is not None:
+            values["total_tokens"] = values["input_tokens"] + (values["output_tokens"] or 0)
+        return Usage(**values)
+
+
+class ChatResponse(BaseModel):
+    """Everything a stream produced, folded into one object."""
+
+    provider: str = ""
+    model: str = ""
+    text: str = ""
+    thinking: Optional[str] = None
+    thinking_blocks: List[ThinkingBlock] = Field(default_factory=list)
+    tool_calls: List[ToolCall] = Field(default_factory=list)
+    usage: Optional[Usage] = None
+    finish_reason: Optional[FinishReason] = None
+    """None while the stream has not ended (a `.partial` of a failure)."""
+    provider_finish_reason: Optional[str] = None
+    response_id: Optional[str] = None
+    parsed: Any = None
+    """The validated structured output, when a response_format was given."""
+
+    def to_message(self) -> Message:
+        """The assistant message to append to a conversation."""
+        return Message(
+            role="assistant",
+            content=self.text,
+            tool_calls=list(self.tool_calls),
+            thinking=list(self.thinking_blocks),
+            interrupted=self.finish_reason in ("cancelled", "paused"),
+        )
