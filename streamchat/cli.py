@@ -16,11 +16,11 @@ import sys
 from typing import IO, Any, Dict, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
-from . import __version__
 from .client import Client
 from .errors import ConfigurationError, StreamChatError
 from .providers import presets
 from .replaying import replay
+from .stream import Stream
 from .types import (
     ChatResponse,
     Event,
@@ -31,7 +31,7 @@ from .types import (
     ThinkingEvent,
     ToolCallEvent,
 )
-from .worker import Stream
+from .version import __version__
 
 EXIT_OK = 0
 EXIT_PROVIDER_ERROR = 1

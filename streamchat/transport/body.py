@@ -1,0 +1,200 @@
+"""A response body read as its bytes arrive, with a deadline on every read, and stopped
+from any thread. Providers stream with chunked encoding, one chunk per event, so reading
+the chunks already in hand together is what keeps a fast stream cheap."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import select
+import socket
+import time
+from typing import Callable, Optional
+
+import requests
+import urllib3
+
+from ..errors import ConnectionFailedError, StreamChatError
+from .headers import request_id_of
+from .sockets import ReadTimedOut, shutdown_socket
+
+READ_SIZE = 16 * 1024
+"""Bytes asked of the socket per read; read1 returns what has arrived, up to this. Reads
+stay well under glibc's threshold for giving memory back (128 KiB): with a hundred
+streams, 64 KiB reads left tens of megabytes stranded in fragmented heaps."""
+TIMEOUT_SLACK = 0.05
+"""Seconds a read may outlast the deadline it was given, so that the socket's timeout is
+not reset on every read."""
+MAX_ERROR_BODY = 1024 * 1024
+
+
+class Body:
+    """A response body being streamed: read chunks as they arrive, or stop it."""
+
+    def __init__(self, response: requests.Response, sock: Optional[socket.socket]) -> None:
+        self.response = response
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self._raw: urllib3.HTTPResponse = response.raw
+        self._sock = sock
+        self._timeout: Optional[float] = -1.0
+        self._poll: Optional[select.poll] = None
+        self._read_more: Callable[[int], bytes] = self._raw.read1
+        self._original: Optional[http.client.HTTPResponse] = None
+        if sock is not None and self._raw.chunked and hasattr(select, "poll"):
+            self._poll = select.poll()
+            self._poll.register(sock, select.POLLIN)
+        original = self._raw._original_response
+        identity = not self.headers.get("content-encoding")
+        if self._poll is not None and original is not None and identity:
+            # Chunks already in hand are read from http.client directly: urllib3's read1
+            # adds about 2 us of bookkeeping per chunk, more than the event's own parsing,
+            # and has nothing to decode in an identity body.
+            self._read_more = original.read1
+            if isinstance(original.fp, io.BufferedReader):
+                self._original = original
+
+    def _set_timeout(self, timeout: Optional[float]) -> None:
+        current = self._timeout
+        if self._sock is None or current == timeout:
+            return
+        if timeout is not None and current is not None and 0 <= current - timeout <= TIMEOUT_SLACK:
+            # The deadline moves on every read; a system call to follow it each time
+            # would cost more than parsing what was read, and would hand the GIL away.
+            return
+        if timeout is not None:
+            timeout += TIMEOUT_SLACK / 2  # room for the next reads' deadlines to move
+        try:
+            self._sock.settimeout(timeout)
+        except OSError:
+            pass
+        self._timeout = timeout
+
+    def read(self, timeout: Optional[float] = None) -> bytes:
+        """The next bytes that arrived (b"" at the end of the body).
+
+        read1 returns as soon as anything arrived, whether the body is chunked, has a
+        Content-Length or ends with the connection; `iter_content` would wait for a whole
+        buffer or read byte by byte.
+        """
+        self._set_timeout(timeout)
+        try:
+            data = self._raw.read1(READ_SIZE)
+            if data and self._poll is not None:
+                data = self._gather(data, self._poll)
+            return data
+        except (urllib3.exceptions.ReadTimeoutError, socket.timeout) as exc:
+            raise ReadTimedOut() from exc
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise ConnectionFailedError(
+                f"the connection broke while reading the answer: {exc}"
+            ) from exc
+
+    def _gather(self, data: bytes, poll: select.poll) -> bytes:
+        """Add the HTTP chunks that have already arrived to the one read1 returned.
+
+        read1 stops at the end of each chunk and servers flush one chunk per event, so
+        without this a fast stream costs a read, a batch on the queue and a thread switch
+        per event. A chunk is taken when it is whole in http.client's buffer (seen with
+        one peek per buffer, no system call), or else when the kernel holds more (a poll,
+        after which the read waits at most for the rest of a chunk the server is in the
+        middle of sending). System calls stay off the per-chunk path because each one
+        hands the GIL to another thread: with hundreds of streams that costs more than
+        the parsing.
+        """
+        parts = [data]
+        size = len(data)
+        original = self._original
+        window, offset = b"", 0  # http.client's buffer as last peeked, and how far it is read
+        try:
+            while size < READ_SIZE:
+                header = (
+                    None if original is None
+                    else _chunk_header(window, offset, original.chunk_left)
+                )
+                if header is None:
+                    if not poll.poll(0):
+                        break
+                    if original is not None and original.fp is not None:
+                        window, offset = original.fp.peek(), 0  # cannot block: data waits
+                        header = _chunk_header(window, 0, original.chunk_left)
+                more = self._read_more(READ_SIZE - size)
+                if not more:
+                    break
+                parts.append(more)
+                size += len(more)
+                if header is None:
+                    window, offset = b"", 0  # read past what was peeked
+                else:
+                    offset += header + len(more)
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError, ValueError):
+            pass  # what arrived is delivered first; the next read meets the failure
+        return b"".join(parts) if len(parts) > 1 else data
+
+    def read_all(self, timeout: Optional[float], limit: int = MAX_ERROR_BODY) -> bytes:
+        """The rest of the body, up to `limit` bytes (for error and non-streamed bodies).
+
+        `timeout` bounds the whole read, not each piece: a server trickling a byte at a
+        time would otherwise hold the stream far past its deadline.
+        """
+        parts = []
+        size = 0
+        end = None if timeout is None else time.monotonic() + timeout
+        while size < limit:
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                raise ReadTimedOut()
+            data = self.read(left)
+            if not data:
+                break
+            parts.append(data)
+            size += len(data)
+        return b"".join(parts)
+
+    def request_id(self) -> Optional[str]:
+        return request_id_of(self.headers)
+
+    def finish(self, drain_timeout: float = 0.05) -> None:
+        """After the terminal event: keep the connection if the body ends at once.
+
+        Servers do not all end the body at `[DONE]` or `message_stop`; waiting briefly for
+        the end keeps keep-alive reuse in the usual case, and a server that holds the body
+        open costs one dropped connection instead of a hung stream.
+        """
+        try:
+            self.read_all(drain_timeout)
+        except (ReadTimedOut, StreamChatError):
+            self.abort()
+        self.close()
+
+    def abort(self) -> None:
+        """Stop the read in progress, from any thread, and drop the connection."""
+        shutdown_socket(self._sock)
+
+    def close(self) -> None:
+        try:
+            self.response.close()
+        except Exception:
+            pass
+
+
+def _chunk_header(window: bytes, offset: int, chunk_left: Optional[int]) -> Optional[int]:
+    """How many bytes of chunk framing http.client reads before the next data, when that
+    framing and some data are all in `window[offset:]`; None when they are not there, or
+    for the last chunk, whose trailer is left to urllib3 so that it releases the
+    connection."""
+    if offset >= len(window):
+        return None
+    if chunk_left:
+        return 0
+    # At the end of a chunk its closing CRLF comes first, then the next size line.
+    start = offset if chunk_left is None else offset + 2
+    end = window.find(b"\n", start)
+    if end == -1 or end + 1 >= len(window):
+        return None
+    try:
+        if int(window[start:end].split(b";", 1)[0], 16) == 0:
+            return None
+    except ValueError:
+        return None
+    return end + 1 - offset

@@ -1,0 +1,151 @@
+"""`Transport`: sends an HttpRequest and maps every failure to a typed error.
+
+`requests.Session` promises no thread safety (psf/requests#2766): cookies, hooks and
+adapters are mutable shared state. A Client is meant to be shared by many threads, so it
+shares only what is thread-safe, urllib3's connection pool (one HTTPAdapter), and sends
+prepared requests through it directly. Streams of one Client still reuse keep-alive
+connections.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Optional
+from urllib.parse import urlsplit
+
+import requests
+from requests.utils import get_environ_proxies
+
+from ..errors import ConfigurationError, ConnectionFailedError, StreamChatError, StreamTimeoutError
+from ..types import HttpRequest
+from ..version import __version__
+from ..wire.errors import error_from_response
+from .body import Body
+from .headers import retry_after_seconds
+from .sockets import ReadTimedOut, SocketWatcher, _socket_watcher, _WatchedAdapter
+
+USER_AGENT = f"streamchat/{__version__} requests/{requests.__version__}"
+
+
+class Transport:
+    """Sends HttpRequests; one per Client, shared by all its streams and threads."""
+
+    def __init__(self, *, verify: bool = True, pool_maxsize: int = 32) -> None:
+        """`pool_maxsize` is how many idle connections per host are kept for reuse; more
+        streams than that still run at once, their extra connections closed after use."""
+        # max_retries=0: retries are streamchat's, visible as events; urllib3 must not
+        # retry underneath them.
+        self._adapter = _WatchedAdapter(max_retries=0, pool_maxsize=pool_maxsize)
+        self.verify = verify
+
+    def open(
+        self,
+        request: HttpRequest,
+        *,
+        provider: str,
+        connect_timeout: Optional[float],
+        watcher: SocketWatcher,
+    ) -> Body:
+        """Send the request and return its body once the status line has arrived.
+
+        `watcher` gets the socket before the wait for the response starts; it may raise
+        to give up waiting (an interrupt, a deadline). A status line or headers that
+        stall past the time the watcher returns raise ReadTimedOut.
+        """
+        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+        headers.update(request.headers)
+        prepared = requests.Request(
+            request.method, request.url, headers=headers, json=request.json
+        ).prepare()
+        seen: list[socket.socket] = []
+
+        def watch(sock: socket.socket) -> Optional[float]:
+            seen.append(sock)
+            return watcher(sock)
+
+        token = _socket_watcher.set(watch)
+        try:
+            response = self._adapter.send(
+                prepared,
+                stream=True,
+                timeout=(connect_timeout, None),  # type: ignore[arg-type]
+                verify=self.verify,
+                proxies=get_environ_proxies(request.url),
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise StreamTimeoutError(
+                f"could not connect to {provider} at {_origin(request.url)} within "
+                f"{connect_timeout} s; check the network or raise Timeouts(connect=...)",
+                phase="connect",
+                provider=provider,
+            ) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise ReadTimedOut() from exc
+        except requests.exceptions.SSLError as exc:
+            raise ConnectionFailedError(
+                f"TLS with {provider} at {_origin(request.url)} failed: {exc}",
+                provider=provider,
+            ) from exc
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise ConnectionFailedError(
+                f"could not reach {provider} at {_origin(request.url)}: {_reason(exc)}; "
+                "check base_url and that the server is running",
+                provider=provider,
+            ) from exc
+        finally:
+            _socket_watcher.reset(token)
+        return Body(response, seen[-1] if seen else None)
+
+    def raise_for_status(
+        self, body: Body, request: HttpRequest, provider: str, timeout: Optional[float]
+    ) -> None:
+        """Turn a non-2xx answer into the matching typed exception."""
+        status = body.status_code
+        if status < 300:
+            return
+        if status < 400:
+            location = body.headers.get("location", "?")
+            body.close()
+            raise ConfigurationError(
+                f"{provider} answered {status} redirecting to {location}; streamchat does not "
+                "follow redirects, since one could carry the API key to another host: set "
+                "base_url to the final address",
+                provider=provider,
+                status_code=status,
+            )
+        try:
+            raw = body.read_all(timeout)
+        except (ReadTimedOut, StreamChatError):
+            raw = b""
+        body.close()
+        text = raw.decode("utf-8", "replace")
+        raise error_from_response(
+            provider,
+            status,
+            text,
+            endpoint=f"{request.method} {_origin(request.url)}{_path(request.url)}",
+            request_id=body.request_id(),
+            retry_after=retry_after_seconds(body.headers),
+        )
+
+    def close(self) -> None:
+        self._adapter.close()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path or "/"
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause, which names the real problem (refused, DNS, reset)."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        nxt = exc.__cause__ or exc.__context__
+        assert nxt is not None
+        exc = nxt
+    text = str(exc)
+    return text.split(": ", 1)[-1] if "Failed to establish" in text else text
