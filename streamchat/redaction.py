@@ -7,12 +7,10 @@ the caller.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Set
+from typing import Any, List, Optional, Sequence, Set
 
 from .errors import StreamChatError
-
-if TYPE_CHECKING:
-    from .worker import Target
+from .target import Target
 
 MIN_SECRET_LENGTH = 8
 """Shorter keys ("ollama", "EMPTY") guard nothing, and masking them would garble text."""

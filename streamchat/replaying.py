@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Un
 from .errors import ConfigurationError
 from .options import RetryPolicy
 from .providers import wire_format
+from .stream import Stream, start_stream
+from .target import Target
 from .types import ChatRequest, HttpRequest, Message
 from .wire.common import Endpoint
-from .worker import Stream, Target, start_stream
 
 if TYPE_CHECKING:
     import threading
