@@ -11,7 +11,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any, Dict
 
-__version__ = "0.1.0"
+from .version import __version__
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -41,11 +41,11 @@ _LAZY: Dict[str, str] = {
     "ResponseFormat": "types",
     "RetryEvent": "types",
     "RetryPolicy": "options",
-    "Run": "chat",
+    "Run": "tools",
     "ServerError": "errors",
     "StartEvent": "types",
     "StatusEvent": "types",
-    "Stream": "worker",
+    "Stream": "stream",
     "StreamChatError": "errors",
     "StreamTimeoutError": "errors",
     "TextEvent": "types",
@@ -57,8 +57,8 @@ _LAZY: Dict[str, str] = {
     "ToolCallDeltaEvent": "types",
     "ToolCallEvent": "types",
     "ToolCallStartEvent": "types",
-    "ToolResultEvent": "chat",
-    "ToolRoundsExceededError": "chat",
+    "ToolResultEvent": "tools",
+    "ToolRoundsExceededError": "tools",
     "TurnInProgressError": "errors",
     "Usage": "types",
     "UsageEvent": "types",
@@ -71,9 +71,6 @@ _LAZY: Dict[str, str] = {
 if TYPE_CHECKING:
     from .chat import (
         Chat,
-        Run,
-        ToolResultEvent,
-        ToolRoundsExceededError,
     )
     from .client import (
         Client,
@@ -107,6 +104,14 @@ if TYPE_CHECKING:
     from .replaying import (
         replay,
     )
+    from .stream import (
+        Stream,
+    )
+    from .tools import (
+        Run,
+        ToolResultEvent,
+        ToolRoundsExceededError,
+    )
     from .types import (
         CancelledEvent,
         ChatRequest,
@@ -130,9 +135,6 @@ if TYPE_CHECKING:
         ToolCallStartEvent,
         Usage,
         UsageEvent,
-    )
-    from .worker import (
-        Stream,
     )
 
 

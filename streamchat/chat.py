@@ -21,61 +21,35 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    Generator,
-    Iterator,
-    List,
-    Literal,
-    Mapping,
-    Optional,
-    Sequence,
-    Set,
-    Tuple,
-    Union,
-)
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Union
 
-from pydantic import BaseModel, ConfigDict
-
-from .errors import ConfigurationError, StreamChatError, TurnInProgressError
+from .errors import ConfigurationError, TurnInProgressError
+from .history import NOT_RUN_RESULT, find_call, sum_usage, unique_ids, with_missing_results
 from .pricing import context_window
-from .types import ChatResponse, Event, Message, Tool, ToolCall, Usage
-
-if TYPE_CHECKING:
-    from .client import Client, Prompt
-    from .worker import Stream
-
-NOT_RUN_RESULT = (
-    "This tool call was not run: the conversation moved on before a result was given."
-)
-"""The tool result added for a call that has none when the next turn starts."""
+from .stream import Stream
+from .tools import Run, ToolFunctions, functions_by_name
+from .types import ChatResponse, Message, Prompt, Tool, Usage, to_messages
 
 FORMAT = "streamchat.chat/1"
 """Marks the JSON written by `Chat.to_json`."""
 
-ToolFunctions = Union[Mapping[str, Callable[..., Any]], Sequence[Callable[..., Any]]]
 
+class ClientLike(Protocol):
+    """What a Chat needs of its client (a `streamchat.Client` is one). A protocol rather
+    than the class, so that the client can offer `Client.chat()` without the two modules
+    importing each other."""
 
-class ToolRoundsExceededError(StreamChatError):
-    """`Chat.run` reached `max_rounds` while the model still asked for tools."""
+    provider: str
+    model: str
+    prices: Any
 
-
-class ToolResultEvent(BaseModel):
-    """A tool `Chat.run` executed, and what it returned (only `Chat.run` yields these)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    type: Literal["tool_result"] = "tool_result"
-    id: str
-    """The call's id, as the model's `tool_call` event gave it."""
-    name: str
-    result: str
-    """The result as sent to the model (JSON text for anything but a string)."""
-    is_error: bool = False
-    """True when the tool raised, or the model asked for a tool that does not exist."""
+    def stream(
+        self,
+        prompt: Optional[Prompt] = None,
+        *,
+        on_end: Optional[Callable[[Stream], None]] = None,
+        **options: Any,
+    ) -> Stream: ...
 
 
 class Chat:
@@ -87,7 +61,7 @@ class Chat:
 
     def __init__(
         self,
-        client: Client,
+        client: ClientLike,
         system: Optional[str] = None,
         *,
         history: Sequence[Message] = (),
@@ -160,7 +134,7 @@ class Chat:
             return None
         return tokens / window
 
-    def use(self, client: Client) -> Chat:
+    def use(self, client: ClientLike) -> Chat:
         """Continue the conversation on another client (provider or model) from the next turn."""
         self.client = client
         return self
@@ -181,8 +155,6 @@ class Chat:
         prompt the conversation continues from its history, as after tool results.
         Options override the Chat's own for this turn.
         """
-        from .client import to_messages
-
         added = to_messages(prompt)
         with self._lock:
             self._check_idle()
@@ -209,7 +181,7 @@ class Chat:
         with self._lock:
             self._check_idle()
             call_id = self._aliases.get(call_id, call_id)
-            call, answered = _find_call(self._history, call_id)
+            call, answered = find_call(self._history, call_id)
             if call is None:
                 raise ConfigurationError(
                     f"no tool call with id {call_id!r} in this conversation; use the id "
@@ -236,7 +208,7 @@ class Chat:
         result instead. Raises ToolRoundsExceededError when the `max_rounds`-th answer
         still asks for tools (those calls are not run).
         """
-        functions = _functions(tools)
+        functions = functions_by_name(tools)
         specs = [Tool.from_function(f, name=name) for name, f in functions.items()]
         return Run(self, prompt, functions, specs, max_rounds, options)
 
@@ -258,7 +230,7 @@ class Chat:
         return json.dumps(data, indent=indent, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: Union[str, bytes], client: Client, **options: Any) -> Chat:
+    def from_json(cls, text: Union[str, bytes], client: ClientLike, **options: Any) -> Chat:
         """Rebuild a conversation saved by `to_json`, on any client."""
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -320,222 +292,8 @@ class Chat:
         message = response.to_message()
         if not (message.content or message.tool_calls or message.thinking):
             return
-        message.tool_calls, self._aliases = _unique_ids(self._history, message.tool_calls)
+        message.tool_calls, self._aliases = unique_ids(self._history, message.tool_calls)
         self._history.append(message)
 
 
-class Run:
-    """The events of a `Chat.run` loop, round after round; iterate it once.
-
-    `response` is the final answer once the loop has ended, `responses` every round's
-    answer; `interrupt()` (any thread) stops the round in progress and the loop.
-    """
-
-    def __init__(
-        self,
-        chat: Chat,
-        prompt: Optional[Prompt],
-        functions: Dict[str, Callable[..., Any]],
-        specs: List[Tool],
-        max_rounds: int,
-        options: Dict[str, Any],
-    ) -> None:
-        if max_rounds < 1:
-            raise ConfigurationError(f"max_rounds must be at least 1, not {max_rounds}")
-        self.chat = chat
-        self.responses: List[ChatResponse] = []
-        self._functions = functions
-        self._max_rounds = max_rounds
-        self._options = {**options, "tools": specs}
-        self._stop = threading.Event()
-        self._done = False
-        # The first round starts at once, so a turn in progress is reported here.
-        self._stream: Stream = chat.stream(prompt, **self._options)
-        self._events = self._generate()
-
-    @property
-    def response(self) -> Optional[ChatResponse]:
-        """The last answer, once the loop has ended."""
-        return self.responses[-1] if self.responses and self._done else None
-
-    def __iter__(self) -> Iterator[Union[Event, ToolResultEvent]]:
-        return self
-
-    def __next__(self) -> Union[Event, ToolResultEvent]:
-        return next(self._events)
-
-    def __enter__(self) -> Run:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def final(self) -> ChatResponse:
-        """Run the loop to its end and return the final answer."""
-        for _ in self:
-            pass
-        return self.responses[-1]
-
-    def interrupt(self) -> None:
-        """Stop from any thread: the round in progress ends as cancelled, no tool runs after."""
-        self._stop.set()
-        self._stream.interrupt()
-
-    def close(self) -> None:
-        """Stop the loop and the round in progress; the history keeps what arrived."""
-        self._stop.set()
-        self._stream.close()
-        self._events.close()
-
-    def _generate(self) -> Generator[Union[Event, ToolResultEvent], None, None]:
-        rounds = 0
-        while True:
-            rounds += 1
-            if rounds > 1:
-                self._stream = self.chat.stream(None, **self._options)
-            stream = self._stream
-            try:
-                yield from stream
-            finally:
-                # Left early (a break, close()): end the turn so the Chat is free. A
-                # stream that has ended already ignores close().
-                stream.close()
-            response = stream.final()
-            self.responses.append(response)
-            if response.finish_reason in ("cancelled", "paused") or not response.tool_calls:
-                self._done = True
-                return
-            if rounds >= self._max_rounds:
-                self._done = True
-                raise ToolRoundsExceededError(
-                    f"the model still asked for tools after {rounds} rounds; raise "
-                    "max_rounds, or answer the calls with add_tool_result() and send()",
-                    provider=response.provider,
-                    partial=response,
-                )
-            for call in response.tool_calls:
-                if self._stop.is_set():
-                    break
-                result, failed = _execute(self._functions, call)
-                message = self.chat.add_tool_result(call.id, result)
-                yield ToolResultEvent(
-                    id=call.id, name=call.name, result=message.content, is_error=failed
-                )
-            if self._stop.is_set():
-                self._done = True
-                return
-
-
-# -- pure helpers -------------------------------------------------------------------------
-
-
-def with_missing_results(history: Sequence[Message]) -> List[Message]:
-    """The history with a "not run" result after every tool call that has none.
-
-    Results belong right after their assistant message (and its other results), which is
-    where every provider looks for them.
-    """
-    out: List[Message] = []
-    pending: List[ToolCall] = []
-    answered: Set[str] = set()
-
-    def close_pending() -> None:
-        for call in pending:
-            if call.id not in answered:
-                out.append(Message.tool(call.id, NOT_RUN_RESULT, name=call.name))
-        pending.clear()
-        answered.clear()
-
-    for message in history:
-        if message.role == "tool":
-            answered.add(message.tool_call_id or "")
-        else:
-            close_pending()
-        out.append(message)
-        if message.role == "assistant" and message.tool_calls:
-            pending.extend(message.tool_calls)
-    close_pending()
-    return out
-
-
-def sum_usage(usages: Sequence[Usage]) -> Usage:
-    """Add usages field by field; a field no usage reported stays None, and cost_usd is
-    None as soon as one usage has counts but no cost."""
-    totals: Dict[str, Optional[int]] = {}
-    for name in ("input_tokens", "output_tokens", "total_tokens", "cached_input_tokens",
-                 "reasoning_tokens"):
-        values = [getattr(u, name) for u in usages if getattr(u, name) is not None]
-        totals[name] = sum(values) if values else None
-    costs = [u.cost_usd for u in usages]
-    cost: Optional[float] = None
-    if usages and all(c is not None for c in costs):
-        cost = round(sum(c for c in costs if c is not None), 8)
-    return Usage(**totals, cost_usd=cost)
-
-
-def _find_call(history: Sequence[Message], call_id: str) -> Tuple[Optional[ToolCall], bool]:
-    """The most recent call with that id, and whether a result already follows it."""
-    answered = False
-    for message in reversed(history):
-        if message.role == "tool" and message.tool_call_id == call_id:
-            answered = True
-        for call in message.tool_calls:
-            if call.id == call_id:
-                return call, answered
-    return None, False
-
-
-def _unique_ids(
-    history: Sequence[Message], calls: List[ToolCall]
-) -> Tuple[List[ToolCall], Dict[str, str]]:
-    """Rename calls whose id the history already uses; returns the calls and old->new."""
-    used = {c.id for m in history for c in m.tool_calls}
-    used.update(m.tool_call_id for m in history if m.tool_call_id)
-    renamed: Dict[str, str] = {}
-    out: List[ToolCall] = []
-    for call in calls:
-        new_id = call.id
-        suffix = 2
-        while new_id in used:
-            new_id = f"{call.id}_{suffix}"
-            suffix += 1
-        used.add(new_id)
-        if new_id != call.id:
-            renamed[call.id] = new_id
-            call = call.model_copy(update={"id": new_id})
-        out.append(call)
-    return out, renamed
-
-
-def _functions(tools: ToolFunctions) -> Dict[str, Callable[..., Any]]:
-    if isinstance(tools, Mapping):
-        functions = dict(tools)
-    else:
-        functions = {getattr(f, "__name__", repr(f)): f for f in tools}
-    for name, function in functions.items():
-        if not callable(function):
-            raise ConfigurationError(f"tool {name!r} is not callable: {function!r}")
-    return functions
-
-
-def _execute(functions: Mapping[str, Callable[..., Any]], call: ToolCall) -> Tuple[Any, bool]:
-    """Call the tool; a failure becomes an error result the model can read and act on."""
-    function = functions.get(call.name)
-    if function is None:
-        known = ", ".join(sorted(functions)) or "none"
-        return {"error": f"unknown tool {call.name!r}; the tools are: {known}"}, True
-    try:
-        return function(**call.arguments), False
-    except Exception as exc:  # the model is told, and the loop goes on
-        return {"error": f"{type(exc).__name__}: {exc}"}, True
-
-
-__all__ = [
-    "NOT_RUN_RESULT",
-    "Chat",
-    "Run",
-    "ToolResultEvent",
-    "ToolRoundsExceededError",
-    "sum_usage",
-    "with_missing_results",
-]
+__all__ = ["Chat", "ClientLike"]

@@ -23,47 +23,28 @@ from typing import (
 
 from pydantic import BaseModel, ValidationError
 
+from .chat import Chat
 from .errors import ConfigurationError, OutputValidationError, StreamChatError
 from .options import RetryPolicy, Timeouts
 from .providers import Preset, get_preset, resolve_base_url, resolve_key, wire_format
+from .stream import Stream, start_stream
+from .target import Target
 from .transport import Transport
-from .types import ChatRequest, ChatResponse, Message, ResponseFormat, Tool, Usage
+from .types import ChatRequest, ChatResponse, Prompt, ResponseFormat, Tool, Usage, to_messages
 from .wire.common import Endpoint
 from .wire.openai_responses import is_responses_only_model
-from .worker import Stream, Target, start_stream
 
 if TYPE_CHECKING:
     import threading
 
-    from .chat import Chat
-
-Prompt = Union[str, Message, Sequence[Union[Message, Mapping[str, Any]]]]
 ToolSpec = Union[Tool, Type[BaseModel], Callable[..., Any], Mapping[str, Any]]
 FormatSpec = Union[Type[BaseModel], Mapping[str, Any], ResponseFormat]
-
 
 
 def split_provider(spec: str, model: Optional[str]) -> Tuple[str, Optional[str]]:
     """"groq:llama-3.3-70b" -> ("groq", "llama-3.3-70b"); an explicit model wins."""
     name, sep, rest = spec.partition(":")
     return name.strip(), (model or (rest.strip() if sep else None))
-
-
-def to_messages(prompt: Optional[Prompt], system: Optional[str] = None) -> List[Message]:
-    """Accept a string, a Message, or a list of Messages or message dicts."""
-    messages: List[Message] = []
-    if system:
-        messages.append(Message.system(system))
-    if prompt is None:
-        return messages
-    if isinstance(prompt, str):
-        messages.append(Message.user(prompt))
-    elif isinstance(prompt, Message):
-        messages.append(prompt)
-    else:
-        for item in prompt:
-            messages.append(item if isinstance(item, Message) else Message.model_validate(item))
-    return messages
 
 
 def to_tool(spec: ToolSpec) -> Tool:
@@ -308,8 +289,6 @@ class Client:
 
     def chat(self, system: Optional[str] = None, **options: Any) -> Chat:
         """A multi-turn conversation that keeps its history (see `streamchat.Chat`)."""
-        from .chat import Chat
-
         return Chat(self, system=system, **options)
 
     def close(self) -> None:

@@ -18,14 +18,9 @@ from helpers import WIRES, fake_client
 from pydantic import BaseModel
 
 import streamchat
-from streamchat.chat import (
-    NOT_RUN_RESULT,
-    Chat,
-    ToolResultEvent,
-    ToolRoundsExceededError,
-    sum_usage,
-    with_missing_results,
-)
+from streamchat.chat import Chat
+from streamchat.history import NOT_RUN_RESULT, sum_usage, with_missing_results
+from streamchat.tools import ToolResultEvent, ToolRoundsExceededError
 from streamchat.testing.render import render
 from streamchat.testing.script import make_script
 from streamchat.testing.server import FakeServer

@@ -1,0 +1,195 @@
+"""`Chat.run`'s tool loop: answer, run the tools the model asked for, send their results,
+and go again until the model answers without a call. Kept apart from `Chat`, which it
+drives only through the two verbs of `Conversation`, so the loop can be read (and
+changed) without the history rules."""
+
+from __future__ import annotations
+
+import threading
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Generator,
+    Iterator,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import ConfigurationError, StreamChatError
+from .stream import Stream
+from .types import ChatResponse, Event, Message, Prompt, Tool, ToolCall
+
+ToolFunctions = Union[Mapping[str, Callable[..., Any]], Sequence[Callable[..., Any]]]
+"""Tools to run: a mapping of names to functions, or functions named by their __name__."""
+
+
+class Conversation(Protocol):
+    """What the loop needs of a conversation (a `streamchat.Chat` is one)."""
+
+    def stream(self, prompt: Optional[Prompt] = None, **options: Any) -> Stream: ...
+
+    def add_tool_result(self, call_id: str, result: Any) -> Message: ...
+
+
+class ToolRoundsExceededError(StreamChatError):
+    """`Chat.run` reached `max_rounds` while the model still asked for tools."""
+
+
+class ToolResultEvent(BaseModel):
+    """A tool `Chat.run` executed, and what it returned (only `Chat.run` yields these)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["tool_result"] = "tool_result"
+    id: str
+    """The call's id, as the model's `tool_call` event gave it."""
+    name: str
+    result: str
+    """The result as sent to the model (JSON text for anything but a string)."""
+    is_error: bool = False
+    """True when the tool raised, or the model asked for a tool that does not exist."""
+
+
+class Run:
+    """The events of a `Chat.run` loop, round after round; iterate it once.
+
+    `response` is the final answer once the loop has ended, `responses` every round's
+    answer; `interrupt()` (any thread) stops the round in progress and the loop.
+    """
+
+    def __init__(
+        self,
+        chat: Conversation,
+        prompt: Optional[Prompt],
+        functions: Dict[str, Callable[..., Any]],
+        specs: List[Tool],
+        max_rounds: int,
+        options: Dict[str, Any],
+    ) -> None:
+        if max_rounds < 1:
+            raise ConfigurationError(f"max_rounds must be at least 1, not {max_rounds}")
+        self.chat = chat
+        self.responses: List[ChatResponse] = []
+        self._functions = functions
+        self._max_rounds = max_rounds
+        self._options = {**options, "tools": specs}
+        self._stop = threading.Event()
+        self._done = False
+        # The first round starts at once, so a turn in progress is reported here.
+        self._stream: Stream = chat.stream(prompt, **self._options)
+        self._events = self._generate()
+
+    @property
+    def response(self) -> Optional[ChatResponse]:
+        """The last answer, once the loop has ended."""
+        return self.responses[-1] if self.responses and self._done else None
+
+    def __iter__(self) -> Iterator[Union[Event, ToolResultEvent]]:
+        return self
+
+    def __next__(self) -> Union[Event, ToolResultEvent]:
+        return next(self._events)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def final(self) -> ChatResponse:
+        """Run the loop to its end and return the final answer."""
+        for _ in self:
+            pass
+        return self.responses[-1]
+
+    def interrupt(self) -> None:
+        """Stop from any thread: the round in progress ends as cancelled, no tool runs after."""
+        self._stop.set()
+        self._stream.interrupt()
+
+    def close(self) -> None:
+        """Stop the loop and the round in progress; the history keeps what arrived."""
+        self._stop.set()
+        self._stream.close()
+        self._events.close()
+
+    def _generate(self) -> Generator[Union[Event, ToolResultEvent], None, None]:
+        rounds = 0
+        while True:
+            rounds += 1
+            if rounds > 1:
+                self._stream = self.chat.stream(None, **self._options)
+            stream = self._stream
+            try:
+                yield from stream
+            finally:
+                # Left early (a break, close()): end the turn so the Chat is free. A
+                # stream that has ended already ignores close().
+                stream.close()
+            response = stream.final()
+            self.responses.append(response)
+            if response.finish_reason in ("cancelled", "paused") or not response.tool_calls:
+                self._done = True
+                return
+            if rounds >= self._max_rounds:
+                self._done = True
+                raise ToolRoundsExceededError(
+                    f"the model still asked for tools after {rounds} rounds; raise "
+                    "max_rounds, or answer the calls with add_tool_result() and send()",
+                    provider=response.provider,
+                    partial=response,
+                )
+            for call in response.tool_calls:
+                if self._stop.is_set():
+                    break
+                result, failed = execute(self._functions, call)
+                message = self.chat.add_tool_result(call.id, result)
+                yield ToolResultEvent(
+                    id=call.id, name=call.name, result=message.content, is_error=failed
+                )
+            if self._stop.is_set():
+                self._done = True
+                return
+
+
+def functions_by_name(tools: ToolFunctions) -> Dict[str, Callable[..., Any]]:
+    if isinstance(tools, Mapping):
+        functions = dict(tools)
+    else:
+        functions = {getattr(f, "__name__", repr(f)): f for f in tools}
+    for name, function in functions.items():
+        if not callable(function):
+            raise ConfigurationError(f"tool {name!r} is not callable: {function!r}")
+    return functions
+
+
+def execute(functions: Mapping[str, Callable[..., Any]], call: ToolCall) -> Tuple[Any, bool]:
+    """Call the tool; a failure becomes an error result the model can read and act on."""
+    function = functions.get(call.name)
+    if function is None:
+        known = ", ".join(sorted(functions)) or "none"
+        return {"error": f"unknown tool {call.name!r}; the tools are: {known}"}, True
+    try:
+        return function(**call.arguments), False
+    except Exception as exc:  # the model is told, and the loop goes on
+        return {"error": f"{type(exc).__name__}: {exc}"}, True
+
+
+__all__ = [
+    "Conversation",
+    "Run",
+    "ToolFunctions",
+    "ToolResultEvent",
+    "ToolRoundsExceededError",
+    "execute",
+    "functions_by_name",
+]
