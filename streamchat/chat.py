@@ -24,7 +24,7 @@ import weakref
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Union
 
 from .errors import ConfigurationError, TurnInProgressError
-from .history import NOT_RUN_RESULT, find_call, sum_usage, unique_ids, with_missing_results
+from .history import find_call, sum_usage, unique_ids, with_missing_results
 from .pricing import context_window
 from .stream import Stream
 from .tools import Run, ToolFunctions, functions_by_name

@@ -20,10 +20,10 @@ from pydantic import BaseModel
 import streamchat
 from streamchat.chat import Chat
 from streamchat.history import NOT_RUN_RESULT, sum_usage, with_missing_results
-from streamchat.tools import ToolResultEvent, ToolRoundsExceededError
 from streamchat.testing.render import render
 from streamchat.testing.script import make_script
 from streamchat.testing.server import FakeServer
+from streamchat.tools import ToolResultEvent, ToolRoundsExceededError
 from streamchat.types import Message, ThinkingBlock, ToolCall, Usage
 
 PRICES = {"m": {"input": 1.0, "cached_input": 0.5, "output": 2.0, "context_window": 1000}}
