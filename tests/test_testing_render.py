@@ -37,6 +37,7 @@ from streamchat.errors import (
     StreamChatError,
 )
 from streamchat.framing import frames_for
+from streamchat.providers import WIRE_MODULES
 from streamchat.providers import wire_format as module
 from streamchat.testing import WIRES, add_stream, default_reply, endpoint_url, make_script
 from streamchat.testing.render import (
@@ -504,10 +505,21 @@ def test_a_fifty_thousand_event_body_renders_whole(wire: str) -> None:
 def test_renderer_stays_pure() -> None:
     path = importlib.import_module("streamchat.testing.render").__file__
     assert path is not None
-    source = pathlib.Path(path).read_text(encoding="utf-8")
+    modules = sorted(pathlib.Path(path).parent.glob("*.py"))
+    assert len(modules) > 5
 
-    for name in ("socket", "threading", "time", "requests", "random"):
-        assert not re.search(rf"^(import|from) {name}\b", source, re.M), name
+    for path_ in modules:
+        source = path_.read_text(encoding="utf-8")
+        for name in ("socket", "threading", "time", "requests", "random"):
+            assert not re.search(rf"^(import|from) {name}\b", source, re.M), (path_.name, name)
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_every_wire_has_its_renderer_module(wire: str) -> None:
+    renderer = importlib.import_module(f"streamchat.testing.render.{WIRE_MODULES[wire]}")
+
+    assert renderer.WIRE.name == wire
+    assert render(make_script(text="hi"), wire, request_for(wire)).status == 200
 
 
 # --- the responses helper -----------------------------------------------------------------

@@ -6,9 +6,10 @@ through the `pytest11` entry point.
 """
 
 from .mock import add_stream, endpoint_url
+from .recording import Headers, RecordedRequest
 from .render import Rendered, default_reply, render, render_error
 from .script import ERROR_KINDS, WIRES, Script, make_script
-from .server import FakeServer, Headers, RecordedRequest
+from .server import FakeServer
 
 __all__ = [
     "ERROR_KINDS",

@@ -9,13 +9,13 @@ job and are refused here.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from typing import TYPE_CHECKING, Any, Dict, Optional, Pattern, Tuple, Union
 from urllib.parse import urlsplit
 
 from ..providers import get_preset
-from .render import DEFAULT_MODEL, model_of, render, wants_stream
+from .recording import parse_json
+from .render import DEFAULT_MODEL, render_request
 from .script import WIRES, make_script
 
 if TYPE_CHECKING:
@@ -70,14 +70,8 @@ def add_stream(
     def callback(request: PreparedRequest) -> Tuple[int, Dict[str, str], bytes]:
         raw = request.body or b""
         path = urlsplit(request.url or "").path
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        rendered = render(
-            parsed_script, wire, body, stream=wants_stream(wire, body, path),
-            model=model_of(wire, body, path), seq=next(counter),
-        )
+        body = parse_json(raw if isinstance(raw, bytes) else raw.encode())
+        rendered = render_request(parsed_script, wire, body, path, next(counter))
         return rendered.status, dict(rendered.headers), rendered.body
 
     result: responses.BaseResponse = rsps.add_callback(

@@ -9,7 +9,6 @@ starts ends when it is closed, so tests can assert that nothing is left behind.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import select
 import socket
@@ -17,13 +16,21 @@ import socketserver
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Deque, Iterator, List, Mapping, NoReturn, Optional, Set, Tuple, Type
+from typing import Any, Deque, List, NoReturn, Optional, Set, Tuple, Type
 from urllib.parse import parse_qsl, urlsplit
 
-from .render import DEFAULT_MODEL, Rendered, model_of, render, render_error, wants_stream
+from .recording import Headers, RecordedRequest, parse_json, read_body
+from .render import (
+    Rendered,
+    answer_get,
+    base_path,
+    not_found,
+    render_error,
+    render_request,
+    wire_for_path,
+)
 from .script import Script, make_script
 
 logger = logging.getLogger("streamchat.testing")
@@ -32,58 +39,8 @@ _POLL = 0.02
 """How often a stalled or pausing handler looks at its socket and the release flag."""
 
 
-class Headers(Mapping[str, str]):
-    """Request headers, looked up without regard to case."""
-
-    def __init__(self, items: Mapping[str, str]) -> None:
-        self._items = {k.lower(): (k, v) for k, v in items.items()}
-
-    def __getitem__(self, key: str) -> str:
-        return self._items[key.lower()][1]
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k, _ in self._items.values())
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:
-        return f"Headers({dict(self.items())!r})"
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request the fake server received."""
-
-    method: str
-    path: str
-    """The path without the query string."""
-    query: Mapping[str, str]
-    headers: Headers
-    json: Any
-    """The parsed JSON body, or None when there was none or it was not JSON."""
-    body: bytes = field(default=b"", repr=False)
-    wire: Optional[str] = None
-    """The wire format the path belongs to, or None for other paths."""
-
-
-def wire_for_path(path: str) -> Optional[str]:
-    """Route by the endpoint's own suffix, so any base URL prefix (`/openai/v1`) works."""
-    if path.endswith("/chat/completions"):
-        return "openai"
-    if path.endswith("/responses"):
-        return "openai-responses"
-    if path.endswith("/messages"):
-        return "anthropic"
-    if ":streamGenerateContent" in path or ":generateContent" in path:
-        return "gemini"
-    if path.endswith("/api/chat"):
-        return "ollama"
-    return None
-
-
 class FakeServer(ThreadingHTTPServer):
-    """Speaks openai, openai-responses, anthropic, gemini and ollama on an ephemeral port.
+    """Speaks every wire format streamchat does, on an ephemeral port.
 
     Use it as a context manager (or call `start()` and `close()`); queue responses with
     `enqueue()`; read what arrived from `requests`.
@@ -121,11 +78,7 @@ class FakeServer(ThreadingHTTPServer):
 
     def base_url(self, wire: str = "openai") -> str:
         """The base URL a preset of this wire format (or an OpenAI-compatible one) uses."""
-        if wire == "gemini":
-            return f"{self.url}/v1beta"
-        if wire == "ollama":
-            return self.url
-        return f"{self.url}/v1"
+        return self.url + base_path(wire)
 
     def start(self) -> FakeServer:
         with self._lock:
@@ -327,31 +280,17 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         self._record(url.path, url.query, b"", None)
-        if url.path == "/":
-            self._simple(200, b"Ollama is running", "text/plain; charset=utf-8")
-        elif url.path == "/api/version":
-            self._simple(200, b'{"version":"0.12.0"}', "application/json; charset=utf-8")
-        elif url.path == "/api/tags":
-            tags = {"models": [{"name": DEFAULT_MODEL, "model": DEFAULT_MODEL, "size": 0}]}
-            self._simple(200, json.dumps(tags).encode(), "application/json; charset=utf-8")
-        elif url.path.endswith("/models"):
-            models = {"object": "list", "data": [
-                {"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "streamchat"}
-            ]}
-            self._simple(200, json.dumps(models).encode(), "application/json")
-        else:
-            self._not_found(url.path)
+        answer = answer_get(url.path)
+        self._respond(Script(framing="content-length"), answer or not_found(url.path))
 
     def do_POST(self) -> None:
         url = urlsplit(self.path)
-        raw = self._read_body()
-        try:
-            parsed: Any = json.loads(raw) if raw else None
-        except ValueError:
-            parsed = None
+        raw = read_body(self.rfile, self.headers.get("Transfer-Encoding", ""),
+                        self.headers.get("Content-Length", ""))
+        parsed = parse_json(raw)
         wire = self._record(url.path, url.query, raw, parsed)
         if wire is None:
-            self._not_found(url.path)
+            self._respond(Script(framing="content-length"), not_found(url.path))
             return
         if raw and parsed is None:
             error = render_error(wire, 400, message="The request body is not valid JSON.")
@@ -361,11 +300,7 @@ class _Handler(BaseHTTPRequestHandler):
         if script.reset == "before_headers":
             self.close_connection = True
             return
-        stream = wants_stream(wire, parsed, url.path)
-        rendered = render(
-            script, wire, parsed, stream=stream, model=model_of(wire, parsed, url.path), seq=seq
-        )
-        self._respond(script, rendered)
+        self._respond(script, render_request(script, wire, parsed, url.path, seq))
 
     def _record(self, path: str, query: str, raw: bytes, parsed: Any) -> Optional[str]:
         wire = wire_for_path(path) if self.command == "POST" else None
@@ -379,31 +314,6 @@ class _Handler(BaseHTTPRequestHandler):
             wire=wire,
         ))
         return wire
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts: List[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _simple(self, status: int, body: bytes, content_type: str) -> None:
-        self._respond(Script(framing="content-length"),
-                      Rendered(status, (("Content-Type", content_type),), (body,)))
-
-    def _not_found(self, path: str) -> None:
-        body = json.dumps({"error": {
-            "message": f"streamchat's fake provider has no endpoint at {path}",
-            "type": "invalid_request_error", "code": "unknown_url",
-        }}).encode()
-        self._simple(404, body, "application/json")
 
     # --- responses ----------------------------------------------------------------------
 

@@ -1,0 +1,137 @@
+"""The fake's Anthropic Messages dialect: named events around content blocks (thinking,
+text, tool_use), the one `ping`, padded JSON, and Anthropic's error shape.
+
+It imitates https://docs.anthropic.com/en/docs/build-with-claude/streaming and recorded
+streams of the API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ..script import TokenCounts
+from .common import Plan, Wire, compact, messages_prompt, named, quoted, signature
+from .errors import ErrorInfo
+
+PING = named("ping", '{"type": "ping"}')
+
+_PADDING = (" " * 6, " " * 2, " " * 11, " " * 4, " " * 9, " ", " " * 13, " " * 7)
+"""Anthropic pads event JSON with spaces before the closing brace; the fake cycles these."""
+
+
+def _usage(usage: TokenCounts, output: int) -> Dict[str, Any]:
+    # NOTE: Anthropic counts cache reads beside input_tokens, not inside it.
+    return {
+        "input_tokens": max(0, usage.input_tokens - usage.cached_input_tokens),
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": usage.cached_input_tokens,
+        "output_tokens": output,
+    }
+
+
+def stream(plan: Plan) -> Tuple[List[bytes], int]:
+    frames: List[bytes] = []
+    index = 0  # the next content block's
+
+    def event(name: str, data: str) -> None:
+        # NOTE: Anthropic pads each event's JSON with spaces before the closing brace.
+        padded = data[:-1] + _PADDING[len(frames) % len(_PADDING)] + "}"
+        frames.append(f"event: {name}\ndata: {padded}\n\n".encode())
+
+    def block(start: Dict[str, Any], deltas: List[Tuple[str, str, str]]) -> None:
+        """One content block: its start, its (delta type, field, text) deltas, its stop."""
+        nonlocal index
+        event("content_block_start",
+              f'{{"type":"content_block_start","index":{index},"content_block":{compact(start)}}}')
+        if index == 0:
+            # NOTE: the API sends one ping right after the first content_block_start.
+            frames.append(PING)
+        for kind, field, piece in deltas:
+            event("content_block_delta",
+                  f'{{"type":"content_block_delta","index":{index},'
+                  f'"delta":{{"type":"{kind}","{field}":{quoted(piece)}}}}}')
+        event("content_block_stop", f'{{"type":"content_block_stop","index":{index}}}')
+        index += 1
+
+    message: Dict[str, Any] = {
+        "model": plan.model, "id": f"msg_{plan.token[:24]}", "type": "message",
+        "role": "assistant", "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": dict(_usage(plan.usage, 1), service_tier="standard"),
+    }
+    event("message_start", f'{{"type":"message_start","message":{compact(message)}}}')
+    if plan.thinking is not None:
+        block({"type": "thinking", "thinking": "", "signature": ""},
+              [*(("thinking_delta", "thinking", p) for p in plan.thinking_pieces()),
+               ("signature_delta", "signature", signature(plan.thinking))])
+    if plan.text is not None and (plan.text or not plan.calls):
+        block({"type": "text", "text": ""}, [("text_delta", "text", p) for p in plan.text_pieces()])
+    for call in plan.calls:
+        # NOTE: a tool_use block's first input_json_delta is empty.
+        pieces = ["", *plan.argument_pieces(call.arguments.arguments_json((", ", ": ")))]
+        block({"type": "tool_use", "id": call.id, "name": call.name, "input": {}},
+              [("input_json_delta", "partial_json", p) for p in pieces])
+    if index == 0:
+        frames.append(PING)
+    end = len(frames)
+    usage = _usage(plan.usage, plan.usage.output_tokens)
+    event("message_delta",
+          f'{{"type":"message_delta","delta":{{"stop_reason":{quoted(plan.reason)},'
+          f'"stop_sequence":null}},"usage":{compact(usage)}}}')
+    event("message_stop", '{"type":"message_stop"}')
+    return frames, end
+
+
+def body(plan: Plan) -> bytes:
+    content: List[Dict[str, Any]] = []
+    if plan.thinking is not None:
+        content.append({"type": "thinking", "thinking": plan.thinking,
+                        "signature": signature(plan.thinking)})
+    if plan.text is not None and (plan.text or not plan.calls):
+        content.append({"type": "text", "text": plan.text})
+    for call in plan.calls:
+        content.append({"type": "tool_use", "id": call.id, "name": call.name,
+                        "input": call.arguments.arguments_dict()})
+    result = {
+        "model": plan.model, "id": f"msg_{plan.token[:24]}", "type": "message",
+        "role": "assistant", "content": content,
+        "stop_reason": plan.reason, "stop_sequence": None,
+        "usage": dict(_usage(plan.usage, plan.usage.output_tokens), service_tier="standard"),
+    }
+    return compact(result).encode()
+
+
+def error_body(info: ErrorInfo, status: int, token: str, retry_after: Any) -> Tuple[bytes, str]:
+    payload = {"type": "error", "error": {"type": info.anthropic_type, "message": info.message},
+               "request_id": f"req_{token[:24]}"}
+    return compact(payload).encode(), "application/json"
+
+
+def error_frames(
+    custom: Optional[Mapping[str, Any]], info: ErrorInfo, message: str, plan: Plan, sent: int
+) -> List[bytes]:
+    payload = custom or {"type": "error",
+                         "error": {"type": info.anthropic_type, "message": message}}
+    return [named("error", json.dumps(payload, ensure_ascii=False))]
+
+
+WIRE = Wire(
+    name="anthropic",
+    base_path="/v1",
+    serves=lambda path: path.endswith("/messages"),
+    stream=stream,
+    body=body,
+    error_body=error_body,
+    error_frames=error_frames,
+    prompt=messages_prompt,
+    malformed=(b'event: content_block_delta\n'
+               b'data: {"type":"content_block_delta","index":0,"delt\n\n'),
+    finish={"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
+            "content_filter": "refusal"},
+    keepalive=PING,
+    request_id=("request-id", 24),
+    call_prefix="toolu_",
+    messages={"overloaded": "Overloaded",
+              "context_overflow": "prompt is too long: 210000 tokens > 200000 maximum"},
+    not_found="model: {model}",
+)

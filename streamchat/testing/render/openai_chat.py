@@ -1,0 +1,155 @@
+"""The fake's OpenAI Chat Completions dialect: chunk objects ending in `data: [DONE]`,
+the plain `chat.completion` body, and OpenAI's error shape (shared with the Responses API).
+
+It imitates https://platform.openai.com/docs/api-reference/chat-streaming and recorded
+streams of the API, which OpenAI-compatible services (Groq, OpenRouter, DeepSeek, vLLM,
+llama.cpp, LM Studio) copy closely.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ..script import TokenCounts
+from .common import (
+    CREATED,
+    DEFAULT_MODEL,
+    OBFUSCATION,
+    Plan,
+    Rendered,
+    Wire,
+    compact,
+    data,
+    messages_prompt,
+    quoted,
+)
+from .errors import ErrorInfo
+
+
+def usage_object(usage: TokenCounts) -> Dict[str, Any]:
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": usage.reasoning_tokens, "audio_tokens": 0,
+            "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0,
+        },
+    }
+
+
+def stream(plan: Plan) -> Tuple[List[bytes], int]:
+    head = (
+        f'data: {{"id":"chatcmpl-{plan.token[:29]}","object":"chat.completion.chunk",'
+        f'"created":{CREATED},"model":{quoted(plan.model)},"service_tier":"default",'
+        f'"system_fingerprint":"fp_{plan.token[:10]}","choices":['
+    )
+    # NOTE: with include_usage every chunk carries "usage":null until the last one.
+    usage_null = ',"usage":null' if plan.include_usage else ""
+    tails = [f']{usage_null},"obfuscation":"{o}"}}\n\n' for o in OBFUSCATION]
+    n = len(tails)
+    frames: List[bytes] = []
+
+    def chunk(choice: str) -> None:
+        frames.append(f"{head}{choice}{tails[len(frames) % n]}".encode())
+
+    chunk('{"index":0,"delta":{"role":"assistant","content":"","refusal":null},'
+          '"logprobs":null,"finish_reason":null}')
+    # NOTE: OpenAI itself does not stream reasoning; DeepSeek-style reasoning_content stands in.
+    for piece in plan.thinking_pieces():
+        chunk(f'{{"index":0,"delta":{{"reasoning_content":{quoted(piece)}}},'
+              '"logprobs":null,"finish_reason":null}')
+    for piece in plan.text_pieces():
+        chunk(f'{{"index":0,"delta":{{"content":{quoted(piece)}}},"logprobs":null,'
+              '"finish_reason":null}')
+    for call in plan.calls:
+        chunk(f'{{"index":0,"delta":{{"tool_calls":[{{"index":{call.index},"id":{quoted(call.id)},'
+              f'"type":"function","function":{{"name":{quoted(call.name)},"arguments":""}}}}]}},'
+              '"logprobs":null,"finish_reason":null}')
+        for piece in plan.argument_pieces(call.arguments.arguments_json()):
+            chunk(f'{{"index":0,"delta":{{"tool_calls":[{{"index":{call.index},'
+                  f'"function":{{"arguments":{quoted(piece)}}}}}]}},"logprobs":null,'
+                  '"finish_reason":null}')
+    end = len(frames)
+    chunk(f'{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":{quoted(plan.reason)}}}')
+    if plan.include_usage:
+        # NOTE: the usage chunk has an empty choices list.
+        frames.append(
+            f"{head}],\"usage\":{compact(usage_object(plan.usage))},"
+            f'"obfuscation":"{OBFUSCATION[0]}"}}\n\n'.encode()
+        )
+    frames.append(b"data: [DONE]\n\n")
+    return frames, end
+
+
+def body(plan: Plan) -> bytes:
+    message: Dict[str, Any] = {"role": "assistant", "content": plan.text, "refusal": None,
+                               "annotations": []}
+    if plan.thinking:
+        message["reasoning_content"] = plan.thinking
+    if plan.calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function",
+             "function": {"name": c.name, "arguments": c.arguments.arguments_json()}}
+            for c in plan.calls
+        ]
+    result = {
+        "id": f"chatcmpl-{plan.token[:29]}",
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": plan.model,
+        "choices": [{"index": 0, "message": message, "logprobs": None,
+                     "finish_reason": plan.reason}],
+        "usage": usage_object(plan.usage),
+        "service_tier": "default",
+        "system_fingerprint": f"fp_{plan.token[:10]}",
+    }
+    # NOTE: non-streamed completions come pretty-printed with two-space indents.
+    return json.dumps(result, indent=2, ensure_ascii=False).encode()
+
+
+def error_body(info: ErrorInfo, status: int, token: str, retry_after: Any) -> Tuple[bytes, str]:
+    """OpenAI's error body, which the Responses API shares."""
+    payload = {"error": {"message": info.message, "type": info.openai_type, "param": None,
+                         "code": info.openai_code}}
+    # NOTE: OpenAI pretty-prints error bodies with four-space indents.
+    text = json.dumps(payload, indent=4, ensure_ascii=False) + "\n"
+    return text.encode(), "application/json; charset=utf-8"
+
+
+def error_frames(
+    custom: Optional[Mapping[str, Any]], info: ErrorInfo, message: str, plan: Plan, sent: int
+) -> List[bytes]:
+    payload = custom or {"error": {"message": message, "type": info.openai_type,
+                                   "param": None, "code": info.openai_code}}
+    return [data(compact(payload))]
+
+
+def models(path: str) -> Optional[Rendered]:
+    """The model list that OpenAI-compatible clients probe at `<base>/models`."""
+    if not path.endswith("/models"):
+        return None
+    listing = {"object": "list", "data": [
+        {"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "streamchat"}
+    ]}
+    return Rendered(200, (("Content-Type", "application/json"),),
+                    (json.dumps(listing).encode(),))
+
+
+WIRE = Wire(
+    name="openai",
+    base_path="/v1",
+    serves=lambda path: path.endswith("/chat/completions"),
+    stream=stream,
+    body=body,
+    error_body=error_body,
+    error_frames=error_frames,
+    prompt=messages_prompt,
+    malformed=b'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","choi\n\n',
+    # NOTE: the neutral finish reasons are OpenAI's own words.
+    finish={},
+    request_id=("x-request-id", 64),
+    get=models,
+)
