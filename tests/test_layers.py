@@ -1,5 +1,6 @@
 """The house rules, checked on the source: pure layers stay pure, threads and queues stay
-in the threading layer, and no module imports itself back through another."""
+in the threading layer, no module imports itself back through another, and no module
+grows past what one reader takes in at once."""
 
 import ast
 import pathlib
@@ -9,6 +10,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).parent.parent / "streamchat"
 PURE = ["types", "errors.py", "framing.py", "accumulate.py", "options.py", "wire"]
 FORBIDDEN = {"requests", "urllib3", "threading", "queue", "socket", "time", "select", "http"}
+MAX_MODULE_LINES = 450
 
 
 def modules(names=None):
@@ -107,3 +109,10 @@ def test_the_circle_check_sees_circles(tmp_path, monkeypatch):
     with pytest.raises(AssertionError, match=r"streamchat\.a -> streamchat\.b -> streamchat\.a"):
         test_no_import_circles()
 
+
+@pytest.mark.parametrize("path", list(modules()), ids=lambda p: module_name(p))
+def test_modules_stay_readable_in_one_sitting(path):
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_MODULE_LINES, (
+        f"{module_name(path)} has {lines} lines: split it by its jobs before it grows further"
+    )
