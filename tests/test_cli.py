@@ -20,6 +20,7 @@ from helpers import FIXTURES
 import streamchat
 import streamchat.testing.server as fake_server_module
 from streamchat import cli
+from streamchat.cli import choose
 from streamchat.testing import FakeServer
 from streamchat.types import event_adapter
 
@@ -147,7 +148,7 @@ def test_the_first_provider_with_a_key_is_chosen_and_cost_is_shown(fake, capsys,
 )
 def test_provider_preference_order(clean_env, keys, expected):
     environ = {"OLLAMA_HOST": os.environ["OLLAMA_HOST"], **keys}
-    name, base_url, _ = cli.choose_provider(environ)
+    name, base_url, _ = choose.choose_provider(environ)
     assert name == expected
     assert base_url is None
 
@@ -157,10 +158,11 @@ def test_a_reachable_ollama_comes_before_the_fake(clean_env):
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
         port = listener.getsockname()[1]
-        name, base_url, why = cli.choose_provider({"OLLAMA_HOST": f"127.0.0.1:{port}"})
+        name, base_url, why = choose.choose_provider({"OLLAMA_HOST": f"127.0.0.1:{port}"})
     assert (name, base_url) == ("ollama", f"http://127.0.0.1:{port}")
     assert str(port) in why
-    assert cli.choose_provider({"OLLAMA_HOST": f"127.0.0.1:{port}", "XAI_API_KEY": "k"})[0] == "xai"
+    environ = {"OLLAMA_HOST": f"127.0.0.1:{port}", "XAI_API_KEY": "k"}
+    assert choose.choose_provider(environ)[0] == "xai"
 
 
 @pytest.mark.parametrize(
@@ -175,7 +177,7 @@ def test_a_reachable_ollama_comes_before_the_fake(clean_env):
     ],
 )
 def test_ollama_host_is_read_as_ollama_reads_it(value, address):
-    assert cli.ollama_address(value) == address
+    assert choose.ollama_address(value) == address
 
 
 def test_the_ollama_probe_is_bounded(monkeypatch):
@@ -188,7 +190,7 @@ def test_the_ollama_probe_is_bounded(monkeypatch):
 
     monkeypatch.setattr(socket, "create_connection", spy)
     # 192.0.2.0/24 is reserved for documentation: nothing answers, packets may vanish.
-    assert cli.reachable("192.0.2.1", 11434, timeout=0.2) is False
+    assert choose.reachable("192.0.2.1", 11434, timeout=0.2) is False
     assert timeouts == [0.2]  # the connect attempt itself carries the bound
 
 

@@ -1,0 +1,125 @@
+"""Events to the terminal: the answer to stdout as it arrives, notes about the run to
+stderr, so that redirecting stdout keeps only the answer."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Optional
+
+from ..errors import StreamChatError
+from ..types import (
+    ChatResponse,
+    Event,
+    FallbackEvent,
+    RetryEvent,
+    StatusEvent,
+    TextEvent,
+    ThinkingEvent,
+    ToolCallEvent,
+)
+
+DIM, RESET = "\x1b[2m", "\x1b[0m"
+
+
+class Printer:
+    """Writes events as they arrive: the answer to `out`, notes about the run to `err`."""
+
+    def __init__(
+        self, out: IO[str], err: IO[str], *, json_lines: bool, thinking: bool, color: bool
+    ) -> None:
+        self.out = out
+        self.err = err
+        self.json_lines = json_lines
+        self.thinking = thinking
+        self.tty = bool(getattr(out, "isatty", lambda: False)())
+        self.color = color and self.tty
+        self._in_thinking = False
+        self._last = "\n"
+
+    def event(self, event: Event) -> None:
+        if self.json_lines:
+            self.out.write(event.model_dump_json() + "\n")
+            self.out.flush()
+            return
+        if isinstance(event, TextEvent):
+            self._leave_thinking()
+            self._write(event.text)
+        elif isinstance(event, ThinkingEvent) and self.thinking and event.text:
+            if not self._in_thinking:
+                self._in_thinking = True
+                if self.color:
+                    self.out.write(DIM)
+            self._write(event.text)
+        elif isinstance(event, ToolCallEvent):
+            self.note(f"the model asked for the tool {event.name}({event.raw_arguments})")
+        elif isinstance(event, RetryEvent):
+            self.note(
+                f"{event.error}; retrying in {event.delay:.1f} s "
+                f"(attempt {event.attempt + 1} of {event.max_attempts})"
+            )
+        elif isinstance(event, FallbackEvent):
+            self.note(f"{event.error}; falling back to {event.provider} {event.model}")
+        elif isinstance(event, StatusEvent):
+            self.note(event.message)
+
+    def _write(self, text: str) -> None:
+        if text:
+            self.out.write(text)
+            self.out.flush()
+            self._last = text[-1]
+
+    def _leave_thinking(self) -> None:
+        if self._in_thinking:
+            self._in_thinking = False
+            if self.color:
+                self.out.write(RESET)
+            self._write("\n\n")
+
+    def end(self) -> None:
+        """Close the answer: reset the colour and end the last line."""
+        if self.json_lines:
+            return
+        if self._in_thinking:
+            self._in_thinking = False
+            if self.color:
+                self.out.write(RESET)
+        if self._last != "\n":
+            self._write("\n")
+        self._last = "\n"
+
+    def note(self, message: str) -> None:
+        if self._last != "\n" and self.tty:
+            # On a terminal both streams share the screen: start the note on its own line.
+            self._write("\n")
+        self.err.write(f"streamchat: {message}\n")
+        self.err.flush()
+
+    def error(self, exc: StreamChatError) -> None:
+        if self.json_lines:
+            payload = {"type": "error", "error": type(exc).__name__, "message": str(exc)}
+            self.out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+            self.out.flush()
+        self.note(f"{type(exc).__name__}: {exc}")
+
+    def usage(self, response: Optional[ChatResponse], label: str) -> None:
+        self.err.write(usage_line(response, label) + "\n")
+        self.err.flush()
+
+
+def usage_line(response: Optional[ChatResponse], label: str) -> str:
+    """`[openai gpt-4.1-mini] 12 in / 40 out tokens, $0.000069`"""
+    usage = response.usage if response is not None else None
+    if usage is None:
+        return f"[{label}] no usage reported"
+    line = f"[{label}] {usage.input_tokens or 0} in / {usage.output_tokens or 0} out tokens"
+    if usage.reasoning_tokens:
+        line += f" ({usage.reasoning_tokens} reasoning)"
+    if usage.cost_usd is not None:
+        line += f", ${usage.cost_usd:.6f}"
+    return line
+
+
+def response_label(response: Optional[ChatResponse], fallback: str) -> str:
+    if response is not None and response.provider:
+        return f"{response.provider} {response.model}".strip()
+    return fallback
