@@ -1,4 +1,4 @@
-"""`python -m benchmarks`: see benchmarks/run.py."""
+"""`python -m benchmarks`: see benchmarks/run.py, the runner."""
 
 import sys
 

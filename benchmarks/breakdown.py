@@ -1,0 +1,83 @@
+"""Where the time goes: the library's hot path stage by stage, single-threaded on the same
+bodies and without a socket. Run only when named (`--scenario breakdown`)."""
+
+from __future__ import annotations
+
+import json
+import timeit
+from typing import Callable, Dict
+
+from benchmarks import bodies
+from benchmarks.context import Context, log
+from benchmarks.measure import loads_seconds
+
+
+def per_event(action: Callable[[], object], n: int, repeat: int = 3) -> float:
+    best = min(timeit.repeat(action, number=1, repeat=repeat))
+    return best / n
+
+
+def breakdown_of(wire: str, n: int) -> Dict[str, float]:
+    """Seconds per text event of each stage of the hot path, on an n-event body."""
+    from sseclient import SSEClient
+
+    import streamchat
+    from streamchat import framing
+    from streamchat.accumulate import ResponseSnapshot
+    from streamchat.providers import wire_format
+    from streamchat.types import text_event
+
+    body = b"".join(bodies.frames(wire, n))
+    chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)]
+    module = wire_format(wire)
+    frames = list(framing.frames_for(module.FRAMING, chunks))
+    data = [f.data for f in frames if f.data != "[DONE]"]
+    events = list(streamchat.replay(body, provider=wire))
+    texts = [e.text for e in events if e.type == "text"]
+    limit = framing.DEFAULT_MAX_FRAME_BYTES
+
+    def loads() -> None:
+        for item in data:
+            json.loads(item)
+
+    def decode() -> None:
+        decoder = module.new_decoder(wire)
+        for frame in frames:
+            decoder.feed(frame)
+
+    def fold() -> None:
+        snapshot = ResponseSnapshot()
+        for event in events:
+            snapshot.add(event)
+        snapshot.to_response()
+
+    stages: Dict[str, Callable[[], object]] = {
+        "json.loads of every frame": loads,
+        "framing, whole": lambda: list(framing.frames_for(module.FRAMING, chunks)),
+    }
+    if module.FRAMING == "sse":
+        cleaned = list(framing._ChunkCleaner(limit).clean(chunks))
+        stages["framing: chunk cleaner"] = lambda: list(
+            framing._ChunkCleaner(limit).clean(chunks))
+        stages["framing: sseclient-py"] = lambda: list(SSEClient(iter(cleaned)).events())
+    stages["decoder, json.loads included"] = decode
+    stages["event models alone (TextEvent)"] = lambda: [text_event({"text": t}) for t in texts]
+    stages["fold into ChatResponse"] = fold
+    stages["replay: all of it, threaded"] = lambda: list(streamchat.replay(chunks, wire))
+    costs = {name: per_event(action, n) for name, action in stages.items()}
+    costs["worker, queue, consumer (rest)"] = (
+        costs["replay: all of it, threaded"] - costs["framing, whole"]
+        - costs["decoder, json.loads included"] - costs["fold into ChatResponse"])
+    return costs
+
+
+def scenario_breakdown(ctx: Context) -> None:
+    """The library's hot path in pieces, single-threaded on the same bodies (no socket):
+    what each stage costs per text event, in microseconds and in json.loads units."""
+    n = min(ctx.settings.events, 20_000)
+    log(f"breakdown: stages of the hot path on {n:,}-event bodies, no socket")
+    for wire in bodies.WIRES:
+        unit = loads_seconds(wire)
+        for name, cost in breakdown_of(wire, n).items():
+            ctx.add("hot path", wire, "streamchat", name, f"{cost * 1e6:.2f} us",
+                    f"{unit * 1e6:.2f} us", f"{cost / unit:.2f} u")

@@ -1,0 +1,71 @@
+"""Measuring helpers shared by the scenarios: process figures from /proc, percentiles,
+the json.loads unit of cost, and the formatting of figures in the table."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import timeit
+from typing import Sequence
+
+from benchmarks import bodies, clients
+from benchmarks.context import Context
+
+BODIES = {"chunked": "chunked, a chunk per event", "length": "Content-Length"}
+FRAMINGS = {**BODIES, "close": "ends with the connection"}
+
+
+def proc_status(field_name: str) -> int:
+    """A number from /proc/self/status (kB for memory fields)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def loads_seconds(wire: str) -> float:
+    """One json.loads of a typical text-delta chunk of `wire`: the unit of cost."""
+    chunk = bodies.typical_chunk(wire)
+    timer = timeit.Timer(lambda: json.loads(chunk))
+    number = 20_000
+    return min(timer.repeat(repeat=5, number=number)) / number
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def rate(value: float) -> str:
+    return f"{value:,.0f}/s"
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def time_count(client: clients.Client, wire: str, base: str) -> float:
+    started = time.perf_counter()
+    client.count(wire, base)
+    return time.perf_counter() - started
+
+
+def warm_up(client: clients.Client, ctx: Context) -> None:
+    """One short stream first: lazy imports and first-use set-up are not delivery time."""
+    wire = "openai" if "openai" in client.wires else client.wires[0]
+    client.count(wire, ctx.base("bulk", wire, 10))
