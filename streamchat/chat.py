@@ -21,7 +21,21 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Protocol,
+    Sequence,
+    Type,
+    TypeVar,
+    Union,
+    overload,
+)
+
+from pydantic import BaseModel
 
 from .errors import ConfigurationError, TurnInProgressError
 from .history import find_call, sum_usage, unique_ids, with_missing_results
@@ -29,6 +43,9 @@ from .pricing import context_window
 from .stream import Stream
 from .tools import Run, ToolFunctions, functions_by_name
 from .types import ChatResponse, Message, Prompt, Tool, Usage, to_messages
+
+Model = TypeVar("Model", bound=BaseModel)
+"""A response_format model class: `parsed` is typed as its instance."""
 
 FORMAT = "streamchat.chat/1"
 """Marks the JSON written by `Chat.to_json`."""
@@ -148,6 +165,15 @@ class Chat:
 
     # -- turns ----------------------------------------------------------------------------
 
+    # The overloads only tell type checkers that a response_format model types `parsed`.
+    @overload
+    def stream(
+        self, prompt: Optional[Prompt] = None, *, response_format: Type[Model], **options: Any
+    ) -> Stream[Model]: ...
+
+    @overload
+    def stream(self, prompt: Optional[Prompt] = None, **options: Any) -> Stream: ...
+
     def stream(self, prompt: Optional[Prompt] = None, **options: Any) -> Stream:
         """Start a turn and return its Stream (iterate it as `client.stream`'s).
 
@@ -170,6 +196,14 @@ class Chat:
             self._turn_start = len(repaired)
             self._turn = weakref.ref(stream)
         return stream
+
+    @overload
+    def send(
+        self, prompt: Optional[Prompt] = None, *, response_format: Type[Model], **options: Any
+    ) -> ChatResponse[Model]: ...
+
+    @overload
+    def send(self, prompt: Optional[Prompt] = None, **options: Any) -> ChatResponse: ...
 
     def send(self, prompt: Optional[Prompt] = None, **options: Any) -> ChatResponse:
         """Run a turn to its end and return the ChatResponse (interrupted or not)."""

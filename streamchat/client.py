@@ -18,7 +18,9 @@ from typing import (
     Sequence,
     Tuple,
     Type,
+    TypeVar,
     Union,
+    overload,
 )
 
 from pydantic import BaseModel, ValidationError
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
 
 ToolSpec = Union[Tool, Type[BaseModel], Callable[..., Any], Mapping[str, Any]]
 FormatSpec = Union[Type[BaseModel], Mapping[str, Any], ResponseFormat]
+Model = TypeVar("Model", bound=BaseModel)
+"""A response_format model class: `parsed` is typed as its instance."""
 
 
 def split_provider(spec: str, model: Optional[str]) -> Tuple[str, Optional[str]]:
@@ -247,6 +251,34 @@ class Client:
 
         return pricer_for(self.provider, model, self.prices)
 
+    # The overloads only tell type checkers that a response_format model types `parsed`.
+    @overload
+    def stream(
+        self,
+        prompt: Optional[Prompt] = None,
+        *,
+        response_format: Type[Model],
+        cancel: Optional[threading.Event] = None,
+        retry: Optional[RetryPolicy] = None,
+        timeouts: Optional[Timeouts] = None,
+        record_to: Union[str, IO[bytes], None] = None,
+        on_end: Optional[Callable[[Stream], None]] = None,
+        **options: Any,
+    ) -> Stream[Model]: ...
+
+    @overload
+    def stream(
+        self,
+        prompt: Optional[Prompt] = None,
+        *,
+        cancel: Optional[threading.Event] = None,
+        retry: Optional[RetryPolicy] = None,
+        timeouts: Optional[Timeouts] = None,
+        record_to: Union[str, IO[bytes], None] = None,
+        on_end: Optional[Callable[[Stream], None]] = None,
+        **options: Any,
+    ) -> Stream: ...
+
     def stream(
         self,
         prompt: Optional[Prompt] = None,
@@ -283,6 +315,14 @@ class Client:
             on_end=_chain(callbacks) if callbacks else None,
         )
 
+    @overload
+    def complete(
+        self, prompt: Optional[Prompt] = None, *, response_format: Type[Model], **options: Any
+    ) -> ChatResponse[Model]: ...
+
+    @overload
+    def complete(self, prompt: Optional[Prompt] = None, **options: Any) -> ChatResponse: ...
+
     def complete(self, prompt: Optional[Prompt] = None, **options: Any) -> ChatResponse:
         """Stream, drain and return the ChatResponse."""
         return self.stream(prompt, **options).final()
@@ -294,6 +334,12 @@ class Client:
     def close(self) -> None:
         """Close pooled connections. Streams in flight are not affected."""
         self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _attach_parsed(stream: Stream, spec: FormatSpec) -> None:

@@ -19,15 +19,15 @@ class RetryPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_attempts: int = Field(3, ge=1)
+    max_attempts: int = Field(default=3, ge=1)
     """Attempts per provider, the first included; 1 turns retries off."""
-    initial_delay: float = Field(1.0, ge=0)
-    multiplier: float = Field(2.0, ge=1)
-    max_delay: float = Field(60.0, ge=0)
+    initial_delay: float = Field(default=1.0, ge=0)
+    multiplier: float = Field(default=2.0, ge=1)
+    max_delay: float = Field(default=60.0, ge=0)
     """No wait is longer, whatever the server asks for."""
-    jitter: float = Field(0.2, ge=0, le=1)
+    jitter: float = Field(default=0.2, ge=0, le=1)
     """Each computed delay is scaled by a random factor within +/- this fraction."""
-    rate_limit_floor: float = Field(5.0, ge=0)
+    rate_limit_floor: float = Field(default=5.0, ge=0)
     """A 429 that gives no hint waits at least this long rather than hammering."""
 
     def delay(
@@ -53,13 +53,13 @@ class Timeouts(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    connect: Optional[float] = Field(10.0, gt=0)
+    connect: Optional[float] = Field(default=10.0, gt=0)
     """To open the TCP (and TLS) connection."""
-    first_token: Optional[float] = Field(300.0, gt=0)
+    first_token: Optional[float] = Field(default=300.0, gt=0)
     """From sending the request to the first content event; generous for reasoning models."""
-    idle: Optional[float] = Field(120.0, gt=0)
+    idle: Optional[float] = Field(default=120.0, gt=0)
     """The longest gap between two content events."""
-    total: Optional[float] = Field(None, gt=0)
+    total: Optional[float] = Field(default=None, gt=0)
     """The whole stream, retries included."""
-    status_interval: float = Field(30.0, gt=0)
+    status_interval: float = Field(default=30.0, gt=0)
     """While the server has sent nothing yet, a `status` event is emitted this often."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import IO, Callable, Iterator, Optional, Sequence, Tuple, Type
+from typing import IO, Callable, Generic, Iterator, Optional, Sequence, Tuple, Type
 
 from .accumulate import ResponseSnapshot
 from .errors import ProtocolError, StreamChatError
 from .target import Target
 from .types import CancelledEvent, ChatResponse, Event, PausedEvent
+from .types.response import Parsed
 from .worker import POLL_SECONDS, WAKE, Worker
 
 SAFETY_SECONDS = 1.0
@@ -22,10 +23,12 @@ Waking only this rarely matters with hundreds of idle streams: every wake-up com
 for the GIL with the threads that have work."""
 
 
-class Stream:
-    """An iterator of events from one streamed answer; see DESIGN.md for the contract.
+class Stream(Generic[Parsed]):
+    """An iterator of events from one streamed answer.
 
     One thread consumes it; `interrupt()`, `pause()` and `close()` are safe from any thread.
+    Generic only for type checkers: a stream started with `response_format=City` is a
+    `Stream[City]`, whose `final().parsed` is typed as a `City`.
     """
 
     def __init__(
@@ -117,8 +120,9 @@ class Stream:
     # -- results ------------------------------------------------------------------
 
     @property
-    def response(self) -> Optional[ChatResponse]:
-        """The ChatResponse once the stream has ended normally or was interrupted."""
+    def response(self) -> Optional[ChatResponse[Parsed]]:
+        """The ChatResponse once the stream has ended normally or was interrupted; None
+        before that and after a failure. Typed code that wants no None: `final()`."""
         return self._response
 
     @property
@@ -126,12 +130,15 @@ class Stream:
         """The failure that ended the stream, if one did."""
         return self._error
 
-    def partial(self) -> ChatResponse:
+    def partial(self) -> ChatResponse[Parsed]:
         """What arrived so far, folded into a response, at any moment."""
         return self._response or self._fold()
 
-    def final(self) -> ChatResponse:
-        """Drain the stream if needed and return its ChatResponse (or raise its error)."""
+    def final(self) -> ChatResponse[Parsed]:
+        """Drain the stream if needed and return its ChatResponse (or raise its error).
+
+        After the loop has ended (even by an interrupt) this returns at once: it is the
+        way to get the response without an Optional in typed code."""
         for _ in self:
             pass
         if self._error is not None:
@@ -178,7 +185,7 @@ class Stream:
         if worker_thread.is_alive() and worker_thread is not threading.current_thread():
             worker_thread.join(timeout=0.1)
 
-    def __enter__(self) -> Stream:
+    def __enter__(self) -> Stream[Parsed]:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -3,9 +3,10 @@ events by `streamchat.accumulate` and handed back by `final()` and as `.partial`
 
 from __future__ import annotations
 
-from typing import Any, List, Literal, Optional
+from typing import Any, Generic, List, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeVar
 
 from .messages import Message, ThinkingBlock, ToolCall
 
@@ -38,8 +39,17 @@ class Usage(BaseModel):
         return Usage(**values)
 
 
-class ChatResponse(BaseModel):
-    """Everything a stream produced, folded into one object."""
+Parsed = TypeVar("Parsed", default=Any)
+"""The type of `ChatResponse.parsed`: the response_format model when a call names one
+(`client.complete(..., response_format=City)` gives a `ChatResponse[City]`), else Any.
+The default keeps a bare `ChatResponse` annotation valid under mypy --strict."""
+
+
+class ChatResponse(BaseModel, Generic[Parsed]):
+    """Everything a stream produced, folded into one object.
+
+    Generic only for type checkers: `ChatResponse[City]` types `parsed` as a `City`.
+    """
 
     provider: str = ""
     model: str = ""
@@ -52,8 +62,9 @@ class ChatResponse(BaseModel):
     """None while the stream has not ended (a `.partial` of a failure)."""
     provider_finish_reason: Optional[str] = None
     response_id: Optional[str] = None
-    parsed: Any = None
-    """The validated structured output, when a response_format was given."""
+    parsed: Optional[Parsed] = None
+    """The validated structured output, when a response_format was given (an instance of
+    the model, or a dict for a JSON schema); None otherwise and for an interrupted answer."""
 
     def to_message(self) -> Message:
         """The assistant message to append to a conversation."""
