@@ -118,7 +118,7 @@ class Chat:
     def system(self) -> Optional[str]:
         with self._lock:
             first = self._history[0] if self._history else None
-        return first.content if first is not None and first.role == "system" else None
+        return first.text if first is not None and first.role == "system" else None
 
     @property
     def in_progress(self) -> bool:

@@ -54,7 +54,8 @@ class ToolResultEvent(BaseModel):
     """The call's id, as the model's `tool_call` event gave it."""
     name: str
     result: str
-    """The result as sent to the model (JSON text for anything but a string)."""
+    """The result as sent to the model (JSON text for anything but a string or parts; the
+    text parts' text for a result made of parts)."""
     is_error: bool = False
     """True when the tool raised, or the model asked for a tool that does not exist."""
 
@@ -154,7 +155,7 @@ class Run:
                 result, failed = execute(self._functions, call)
                 message = self.chat.add_tool_result(call.id, result)
                 yield ToolResultEvent(
-                    id=call.id, name=call.name, result=message.content, is_error=failed
+                    id=call.id, name=call.name, result=message.text, is_error=failed
                 )
             if self._stop.is_set():
                 self._done = True

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
+from media import write_samples
 
 import streamchat
 import streamchat.providers
@@ -162,6 +163,7 @@ def fake_everywhere(server, monkeypatch, tmp_path) -> FakeServer:
     monkeypatch.setattr(fake_server_module, "shared_server", lambda: server)
     monkeypatch.delenv("STREAMCHAT_PROVIDER", raising=False)
     monkeypatch.chdir(tmp_path)
+    write_samples(tmp_path)  # the cat.png, report.pdf and question.wav examples open
     registry = streamchat.providers._PRESETS
     for name, preset in streamchat.presets().items():
         for variable in preset.key_env:

@@ -26,21 +26,28 @@ from .events import (
     text_event,
 )
 from .messages import Message, Prompt, Role, ThinkingBlock, ToolCall, to_messages
+from .parts import PART_TYPES, Audio, Detail, Document, Image, Part, Text
 from .request import ChatRequest, Effort, HttpRequest, ResponseFormat, Tool
 from .response import ChatResponse, FinishReason, Usage
 
 __all__ = [
     "CONTENT_EVENT_TYPES",
+    "PART_TYPES",
+    "Audio",
     "CancelledEvent",
     "ChatRequest",
     "ChatResponse",
+    "Detail",
+    "Document",
     "DoneEvent",
     "Effort",
     "Event",
     "FallbackEvent",
     "FinishReason",
     "HttpRequest",
+    "Image",
     "Message",
+    "Part",
     "PausedEvent",
     "Prompt",
     "ResponseFormat",
@@ -48,6 +55,7 @@ __all__ = [
     "Role",
     "StartEvent",
     "StatusEvent",
+    "Text",
     "TextEvent",
     "ThinkingBlock",
     "ThinkingEvent",

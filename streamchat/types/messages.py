@@ -9,6 +9,9 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import ConfigurationError
+from .parts import PART_TYPES, Part, PartItem, Text
+
 Role = Literal["system", "user", "assistant", "tool"]
 
 
@@ -47,8 +50,9 @@ class Message(BaseModel):
 
     role: Role
     """system, user, assistant or tool."""
-    content: str = ""
-    """The text of the message (the result, for a tool message)."""
+    content: Union[str, List[PartItem]] = ""
+    """The text of the message (the result, for a tool message), or a list of parts:
+    text, images, documents, audio. A string stays the common case and the cheap one."""
     tool_calls: List[ToolCall] = Field(default_factory=list)
     """Calls the assistant asked for."""
     tool_call_id: Optional[str] = None
@@ -60,13 +64,21 @@ class Message(BaseModel):
     interrupted: bool = False
     """True when this assistant message was cut short by an interrupt."""
 
-    @classmethod
-    def system(cls, content: str) -> Message:
-        return cls(role="system", content=content)
+    @property
+    def text(self) -> str:
+        """The message's text: the string itself, or its text parts joined by a blank line."""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n\n".join(p.text for p in self.content if isinstance(p, Text))
 
     @classmethod
-    def user(cls, content: str) -> Message:
-        return cls(role="user", content=content)
+    def system(cls, content: Union[str, Sequence[Union[str, Part]]]) -> Message:
+        return cls(role="system", content=_content(content))
+
+    @classmethod
+    def user(cls, content: Union[str, Part, Sequence[Union[str, Part]]]) -> Message:
+        """A user message: a string, or parts (`["What is this?", Image.from_path(...)]`)."""
+        return cls(role="user", content=_content(content))
 
     @classmethod
     def assistant(cls, content: str = "", tool_calls: Optional[List[ToolCall]] = None) -> Message:
@@ -74,28 +86,62 @@ class Message(BaseModel):
 
     @classmethod
     def tool(cls, tool_call_id: str, content: Any, name: Optional[str] = None) -> Message:
-        """A tool result; anything that is not a string is sent as JSON."""
-        text = content if isinstance(content, str) else json.dumps(content, default=str)
-        return cls(role="tool", content=text, tool_call_id=tool_call_id, name=name)
+        """A tool result: a string, parts (`[Text("chart:"), Image(data=png)]`, where the
+        provider takes them), or anything else, which is sent as JSON."""
+        if isinstance(content, str) or _is_parts(content):
+            value: Union[str, List[Any]] = _content(content)
+        else:
+            value = json.dumps(content, default=str)
+        return cls(role="tool", content=value, tool_call_id=tool_call_id, name=name)
 
 
-Prompt = Union[str, Message, Sequence[Union[Message, Mapping[str, Any]]]]
-"""What a call accepts as its prompt: a string (one user message), a Message, or a list of
-Messages or message dicts."""
+def _is_parts(value: Any) -> bool:
+    if isinstance(value, PART_TYPES):
+        return True
+    return isinstance(value, (list, tuple)) and any(isinstance(v, PART_TYPES) for v in value)
+
+
+def _content(content: Any) -> Any:
+    """A string as it is; one part or a sequence of parts (and strings) as a list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, PART_TYPES):
+        return [content]
+    return list(content)
+
+
+Prompt = Union[
+    str, Message, Part, Sequence[Union[Message, Mapping[str, Any]]], Sequence[Union[str, Part]]
+]
+"""What a call accepts as its prompt: a string (one user message), a Message, a list of
+Messages or message dicts (a conversation), or a part or a list of parts and strings (one
+user message)."""
 
 
 def to_messages(prompt: Optional[Prompt], system: Optional[str] = None) -> List[Message]:
-    """Accept a string, a Message, or a list of Messages or message dicts."""
+    """The messages a prompt stands for; see `Prompt`."""
     messages: List[Message] = []
     if system:
         messages.append(Message.system(system))
     if prompt is None:
         return messages
-    if isinstance(prompt, str):
+    if isinstance(prompt, (str, *PART_TYPES)):
         messages.append(Message.user(prompt))
-    elif isinstance(prompt, Message):
+        return messages
+    if isinstance(prompt, Message):
         messages.append(prompt)
-    else:
-        for item in prompt:
-            messages.append(item if isinstance(item, Message) else Message.model_validate(item))
+        return messages
+    items: List[Any] = list(prompt)
+    parts = [isinstance(item, (str, *PART_TYPES)) for item in items]
+    if any(parts) and not all(parts):
+        raise ConfigurationError(
+            "a prompt list is either a conversation (Messages or message dicts) or the parts "
+            "of one user message (strings, Text, Image, Document, Audio), not both: put the "
+            "parts in a Message.user([...])"
+        )
+    if items and all(parts):
+        messages.append(Message.user(items))
+        return messages
+    for item in items:
+        messages.append(item if isinstance(item, Message) else Message.model_validate(item))
     return messages

@@ -7,13 +7,14 @@ the decoder surfaces it and the request builder returns it.
 
 Streaming spec: https://docs.anthropic.com/en/docs/build-with-claude/streaming
 Extended thinking: https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking
+Content parts as blocks: see `anthropic_parts`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 
 from ..types import (
     ChatRequest,
@@ -22,13 +23,16 @@ from ..types import (
     FinishReason,
     HttpRequest,
     Message,
+    Part,
     ResponseFormat,
+    Text,
     TextEvent,
     ThinkingEvent,
     Tool,
     Usage,
     UsageEvent,
 )
+from .anthropic_parts import FILES_BETA, add_beta, blocks, check_breakpoints, uses_files
 from .common import (
     Endpoint,
     FrameLike,
@@ -44,6 +48,7 @@ from .common import (
     usage_from,
 )
 from .errors import error_from_payload
+from .parts import text_only
 from .toolcalls import ToolCallAssembler
 
 FRAMING = "sse"
@@ -81,7 +86,7 @@ def _thinking_budget(thinking: Any) -> Optional[int]:
     return THINKING_BUDGETS.get(str(thinking), THINKING_BUDGETS["medium"])
 
 
-def _assistant_blocks(message: Message) -> List[Dict[str, Any]]:
+def _assistant_blocks(provider: str, message: Message) -> List[Dict[str, Any]]:
     blocks: List[Dict[str, Any]] = []
     # NOTE: thinking blocks go back first and unchanged, or the API rejects the turn.
     for block in message.thinking:
@@ -91,8 +96,11 @@ def _assistant_blocks(message: Message) -> List[Dict[str, Any]]:
             blocks.append(
                 {"type": "thinking", "thinking": block.text, "signature": block.signature}
             )
-    if message.content:
-        blocks.append({"type": "text", "text": message.content})
+    text = message.content
+    if not isinstance(text, str):
+        text = text_only(provider, text, "an assistant message")
+    if text:
+        blocks.append({"type": "text", "text": text})
     blocks.extend(
         {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
         for call in message.tool_calls
@@ -100,38 +108,54 @@ def _assistant_blocks(message: Message) -> List[Dict[str, Any]]:
     return blocks
 
 
-def _messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[str, Any]]]:
-    """The top-level system prompt and the alternating user/assistant turns."""
-    system: List[str] = []
+def _system(provider: str, messages: List[Message]) -> Any:
+    """The system prompt: one string, or text blocks when parts (cache breakpoints) ask."""
+    prompts = [m for m in messages if m.role == "system" and m.content]
+    if all(isinstance(m.content, str) for m in prompts):
+        return "\n\n".join(m.text for m in prompts) or None
+    parts = [p for m in prompts for p in _as_parts(m.content)]
+    text_only(provider, parts, "a system prompt")
+    return blocks(provider, parts)
+
+
+def _as_parts(content: Union[str, List[Part]]) -> List[Part]:
+    return [Text(content)] if isinstance(content, str) else content
+
+
+def _messages(provider: str, messages: List[Message]) -> Tuple[List[Dict[str, Any]], bool]:
+    """The alternating user/assistant turns, and whether any message was made of parts."""
     turns: List[Dict[str, Any]] = []
+    parts = False
     for message in messages:
         if message.role == "system":
-            if message.content:
-                system.append(message.content)
             continue
+        content: Any = message.content
+        if not isinstance(content, str):
+            parts = True
         if message.role == "tool":
             role = "user"
-            blocks = [
-                {
-                    "type": "tool_result",
-                    "tool_use_id": message.tool_call_id,
-                    "content": message.content,
-                }
+            if not isinstance(message.content, str):
+                content = blocks(provider, message.content)
+            turn_blocks = [
+                {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": content}
             ]
         elif message.role == "user":
             role = "user"
-            blocks = [{"type": "text", "text": message.content}] if message.content else []
+            if not isinstance(message.content, str):
+                turn_blocks = blocks(provider, message.content)
+            else:
+                turn_blocks = [{"type": "text", "text": content}] if content else []
         else:
             role = "assistant"
-            blocks = _assistant_blocks(message)
-        if not blocks:
+            turn_blocks = _assistant_blocks(provider, message)
+        if not turn_blocks:
             # NOTE: the API rejects empty text blocks and empty turns.
             continue
         if turns and turns[-1]["role"] == role:
             # NOTE: roles must alternate, so the results of parallel calls share one user turn.
-            turns[-1]["content"].extend(blocks)
+            turns[-1]["content"].extend(turn_blocks)
         else:
-            turns.append({"role": role, "content": blocks})
+            turns.append({"role": role, "content": turn_blocks})
     if turns and turns[-1]["role"] == "assistant":
         # NOTE: a final assistant turn is a prefill, which may not end in white space.
         last = turns[-1]["content"][-1]
@@ -141,7 +165,7 @@ def _messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[str, An
                 turns[-1]["content"].pop()
                 if not turns[-1]["content"]:
                     turns.pop()
-    return ("\n\n".join(system) or None), turns
+    return turns, parts
 
 
 def tool_schema(tool: Tool) -> Dict[str, Any]:
@@ -178,7 +202,8 @@ def format_tool(fmt: ResponseFormat) -> Dict[str, Any]:
 
 
 def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
-    system, turns = _messages(request.messages)
+    system = _system(endpoint.provider, request.messages)
+    turns, parts = _messages(endpoint.provider, request.messages)
     default_max = int(endpoint.options.get("default_max_tokens", DEFAULT_MAX_TOKENS))
     max_tokens = request.max_tokens if request.max_tokens is not None else default_max
     body: Dict[str, Any] = {"model": request.model, "max_tokens": max_tokens}
@@ -217,6 +242,10 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     accept = "text/event-stream" if request.stream else "application/json"
     headers = {"anthropic-version": API_VERSION}
     headers.update(auth_headers(endpoint, "x-api-key", "", accept=accept))
+    if parts or isinstance(system, list):
+        check_breakpoints(endpoint.provider, body)
+        if uses_files(body):
+            add_beta(headers, FILES_BETA)
     return HttpRequest("POST", join_url(endpoint.base_url, "messages"), headers, body)
 
 

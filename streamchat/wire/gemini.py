@@ -7,6 +7,9 @@ Function calls arrive complete, so there are no argument fragments to assemble.
 Streaming spec: https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
 Thinking and thought signatures: https://ai.google.dev/gemini-api/docs/thinking and
 https://ai.google.dev/gemini-api/docs/thought-signatures
+Content parts: https://ai.google.dev/api/caching#Part (inlineData, fileData), with
+https://ai.google.dev/gemini-api/docs/vision, .../document-processing and .../audio; tool
+results with media: https://ai.google.dev/gemini-api/docs/function-calling#multimodal
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from ..types import (
     FinishReason,
     HttpRequest,
     Message,
+    Part,
+    Text,
     ThinkingEvent,
     Tool,
     Usage,
@@ -44,6 +49,7 @@ from .common import (
     usage_from,
 )
 from .errors import error_from_payload
+from .parts import media_type_of, message_text, text_only, unsupported
 from .toolcalls import ToolCallAssembler
 
 FRAMING = "sse"
@@ -205,7 +211,31 @@ def _tool_response(content: str) -> Dict[str, Any]:
     return value if isinstance(value, dict) else {"result": content}
 
 
-def _contents(messages: List[Message]) -> List[Dict[str, Any]]:
+def gemini_part(provider: str, part: Part) -> Dict[str, Any]:
+    """One part in Gemini's shape: text, inline bytes, or a file by URI."""
+    if isinstance(part, Text):
+        return {"text": part.text}
+    if part.data is not None:
+        return {"inlineData": {"mimeType": part.media_type, "data": part.base64}}
+    # NOTE: a URL (a Files API URI, or a public URL) and a file id both go as fileUri.
+    uri = part.url if part.url is not None else part.file_id
+    return {"fileData": {"mimeType": media_type_of(provider, part), "fileUri": uri}}
+
+
+def _function_response(provider: str, name: str, message: Message) -> Dict[str, Any]:
+    if isinstance(message.content, str):
+        return {"name": name, "response": _tool_response(message.content)}
+    text = "\n\n".join(p.text for p in message.content if isinstance(p, Text))
+    media = [p for p in message.content if not isinstance(p, Text)]
+    for part in media:
+        if part.data is None:
+            raise unsupported(provider, part, "a tool result takes media only as data")
+    # NOTE: Gemini 3 reads the images and documents a tool returned from `parts`.
+    parts = {"parts": [gemini_part(provider, p) for p in media]} if media else {}
+    return {"name": name, "response": _tool_response(text), **parts}
+
+
+def _contents(provider: str, messages: List[Message]) -> List[Dict[str, Any]]:
     contents: List[Dict[str, Any]] = []
     # A tool message may not name its tool; the assistant message before it does.
     names: Dict[str, str] = {}
@@ -214,7 +244,9 @@ def _contents(messages: List[Message]) -> List[Dict[str, Any]]:
             continue
         if message.role == "assistant":
             names.update({call.id: call.name for call in message.tool_calls})
-            parts: List[Dict[str, Any]] = [{"text": message.content}] if message.content else []
+            text = message.content
+            text = text if isinstance(text, str) else text_only(provider, text, "an answer")
+            parts: List[Dict[str, Any]] = [{"text": text}] if text else []
             for call in message.tool_calls:
                 part: Dict[str, Any] = {"functionCall": {"name": call.name, "args": call.arguments}}
                 if call.signature:
@@ -226,15 +258,18 @@ def _contents(messages: List[Message]) -> List[Dict[str, Any]]:
                 contents.append({"role": "model", "parts": parts})
         elif message.role == "tool":
             name = message.name or names.get(message.tool_call_id or "", "")
-            part = {"functionResponse": {"name": name, "response": _tool_response(message.content)}}
+            part = {"functionResponse": _function_response(provider, name, message)}
             last = contents[-1] if contents else None
             if last is not None and all("functionResponse" in p for p in last["parts"]):
                 # NOTE: the answers to parallel calls must share one turn, one part per call.
                 last["parts"].append(part)
             else:
                 contents.append({"role": "user", "parts": [part]})
-        else:
+        elif isinstance(message.content, str):
             contents.append({"role": "user", "parts": [{"text": message.content}]})
+        else:
+            parts = [gemini_part(provider, p) for p in message.content]
+            contents.append({"role": "user", "parts": parts})
     return contents
 
 
@@ -243,8 +278,11 @@ def _model_path(model: str) -> str:
 
 
 def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
-    body: Dict[str, Any] = {"contents": _contents(request.messages)}
-    system = [{"text": m.content} for m in request.messages if m.role == "system"]
+    body: Dict[str, Any] = {"contents": _contents(endpoint.provider, request.messages)}
+    system = [
+        {"text": message_text(endpoint.provider, m, "a system prompt")}
+        for m in request.messages if m.role == "system"
+    ]
     if system:
         body["systemInstruction"] = {"parts": system}
     if request.tools:

@@ -7,6 +7,7 @@ counts. Tool calls and their arguments arrive whole, as objects.
 Streaming spec: https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion
 Thinking: https://docs.ollama.com/capabilities/thinking
 Tool calling: https://docs.ollama.com/capabilities/tool-calling
+Images: https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-with-images
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from ..types import (
     Event,
     FinishReason,
     HttpRequest,
+    Image,
     Message,
+    Part,
+    Text,
     ThinkingEvent,
     UsageEvent,
 )
@@ -39,6 +43,7 @@ from .common import (
 )
 from .errors import error_from_payload
 from .openai_chat import tool_schema
+from .parts import text_only, unsupported
 from .think import ThinkTagSplitter
 from .toolcalls import ToolCallAssembler
 
@@ -60,17 +65,42 @@ def _think(thinking: Any) -> Union[bool, str, None]:
     return str(thinking)
 
 
-def _messages(messages: List[Message]) -> List[Dict[str, Any]]:
+_TEXT_ONLY = {"system": "a system prompt", "assistant": "an assistant message"}
+
+
+def _with_parts(provider: str, entry: Dict[str, Any], parts: List[Part]) -> Dict[str, Any]:
+    """The message's text, and its images as base64 beside it, as Ollama takes them."""
+    if entry["role"] in _TEXT_ONLY:
+        entry["content"] = text_only(provider, parts, _TEXT_ONLY[entry["role"]])
+        return entry
+    images: List[str] = []
+    for part in parts:
+        if isinstance(part, Image) and part.data is None:
+            raise unsupported(provider, part, "Ollama takes images only as data: fetch it "
+                              "and pass Image(data=...)")
+        if isinstance(part, Image):
+            images.append(part.base64)
+        elif not isinstance(part, Text):
+            raise unsupported(provider, part, "Ollama takes text and images only")
+    entry["content"] = "\n\n".join(p.text for p in parts if isinstance(p, Text))
+    if images:
+        entry["images"] = images
+    return entry
+
+
+def _messages(provider: str, messages: List[Message]) -> List[Dict[str, Any]]:
     out: List[Dict[str, Any]] = []
     # A tool message may not name its tool; the assistant message before it does.
     names: Dict[str, str] = {}
     for message in messages:
+        entry: Dict[str, Any] = {"role": message.role, "content": message.content}
+        if not isinstance(message.content, str):
+            entry = _with_parts(provider, entry, message.content)
         if message.role == "tool":
             name = message.name or names.get(message.tool_call_id or "")
             # NOTE: Ollama matches a result to its call by tool_name, not by an id.
-            out.append(drop_none({"role": "tool", "content": message.content, "tool_name": name}))
+            out.append(drop_none({**entry, "tool_name": name}))
             continue
-        entry: Dict[str, Any] = {"role": message.role, "content": message.content}
         thinking = "".join(block.text for block in message.thinking)
         if thinking:
             entry["thinking"] = thinking
@@ -88,7 +118,7 @@ def _messages(messages: List[Message]) -> List[Dict[str, Any]]:
 def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     body: Dict[str, Any] = {
         "model": request.model,
-        "messages": _messages(request.messages),
+        "messages": _messages(endpoint.provider, request.messages),
         "stream": request.stream,
         "think": _think(request.thinking),
     }

@@ -2,6 +2,9 @@
 DeepSeek, vLLM, llama.cpp, LM Studio, ...), which differ only in data held by presets.
 
 Streaming spec: https://platform.openai.com/docs/api-reference/chat-streaming
+Content parts: https://platform.openai.com/docs/guides/images-vision (image_url),
+https://platform.openai.com/docs/guides/pdf-files (file), https://platform.openai.com/docs/guides/audio
+(input_audio)
 """
 
 from __future__ import annotations
@@ -9,12 +12,17 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..types import (
+    Audio,
     ChatRequest,
+    Document,
     DoneEvent,
     Event,
     FinishReason,
     HttpRequest,
+    Image,
     Message,
+    Part,
+    Text,
     TextEvent,
     ThinkingEvent,
     Tool,
@@ -36,6 +44,7 @@ from .common import (
     usage_from,
 )
 from .errors import error_from_payload
+from .parts import audio_format, file_name, text_only, unsupported
 from .think import ThinkTagSplitter
 from .toolcalls import ToolCallAssembler
 
@@ -66,12 +75,58 @@ def effort_for(thinking: Any) -> Optional[str]:
     return str(thinking)
 
 
-def _message(message: Message) -> Dict[str, Any]:
+_TEXT_ONLY = {
+    "system": "a system prompt",
+    "assistant": "an assistant message",
+    "tool": "a Chat Completions tool result (openai-responses and anthropic take images there)",
+}
+
+
+def content_part(provider: str, part: Part) -> Dict[str, Any]:
+    """One part of a user message in Chat Completions' shape."""
+    if isinstance(part, Text):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, Image):
+        if part.file_id is not None:
+            raise unsupported(provider, part, "Chat Completions takes images by URL or as "
+                              "data, not by file id (openai-responses does)")
+        image: Dict[str, Any] = {"url": part.url if part.url is not None else part.data_url()}
+        if part.detail is not None:
+            image["detail"] = part.detail
+        return {"type": "image_url", "image_url": image}
+    if isinstance(part, Document):
+        if part.file_id is not None:
+            return {"type": "file", "file": {"file_id": part.file_id}}
+        if part.url is not None:
+            raise unsupported(provider, part, "Chat Completions takes no file URLs: pass the "
+                              "bytes, or use openai-responses")
+        if part.media_type != "application/pdf":
+            raise unsupported(provider, part, "Chat Completions takes PDF files only: send "
+                              "the text as a Text part, or use openai-responses")
+        # NOTE: file_data is a data URL, and a file sent as data needs a file name.
+        return {"type": "file", "file": {"filename": file_name(part),
+                                         "file_data": part.data_url()}}
+    if not isinstance(part, Audio) or part.data is None:
+        raise unsupported(provider, part, "Chat Completions takes audio only as data")
+    return {"type": "input_audio",
+            "input_audio": {"data": part.base64, "format": audio_format(provider, part)}}
+
+
+def _parts(role: str, parts: List[Part], provider: str) -> Any:
+    if role == "user":
+        return [content_part(provider, part) for part in parts]
+    return text_only(provider, parts, _TEXT_ONLY[role])
+
+
+def _message(message: Message, provider: str) -> Dict[str, Any]:
+    content: Any = message.content
+    if not isinstance(message.content, str):
+        content = _parts(message.role, message.content, provider)
     if message.role == "tool":
-        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
-    out: Dict[str, Any] = {"role": message.role, "content": message.content}
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": content}
+    out: Dict[str, Any] = {"role": message.role, "content": content}
     if message.tool_calls:
-        out["content"] = message.content or None
+        out["content"] = content or None
         out["tool_calls"] = [
             {
                 "id": call.id,
@@ -104,7 +159,7 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     options = endpoint.options
     body: Dict[str, Any] = {
         "model": request.model,
-        "messages": [_message(m) for m in request.messages],
+        "messages": [_message(m, endpoint.provider) for m in request.messages],
         "stream": request.stream,
     }
     if request.stream and options.get("stream_options", True):

@@ -6,6 +6,8 @@ a stream that stops without one was cut off.
 
 Streaming spec: https://platform.openai.com/docs/api-reference/responses-streaming
 Guide: https://platform.openai.com/docs/guides/streaming-responses
+Content parts: https://platform.openai.com/docs/guides/images-vision?api-mode=responses and
+https://platform.openai.com/docs/guides/pdf-files?api-mode=responses
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ from typing import Any, Dict, Hashable, List, Mapping, Optional, Set
 from ..errors import StreamChatError
 from ..types import (
     ChatRequest,
+    Document,
     DoneEvent,
     Event,
     FinishReason,
     HttpRequest,
+    Image,
     Message,
+    Part,
+    Text,
     ThinkingEvent,
     Tool,
     Usage,
@@ -43,6 +49,7 @@ from .common import (
 )
 from .errors import error_from_payload
 from .openai_chat import effort_for
+from .parts import file_name, message_text, text_only, unsupported
 from .toolcalls import ToolCallAssembler
 
 FRAMING = "sse"
@@ -82,18 +89,39 @@ def is_responses_only_model(model: str) -> bool:
     )
 
 
-def _input_items(message: Message) -> List[Dict[str, Any]]:
+def input_part(provider: str, part: Part) -> Dict[str, Any]:
+    """One part of a user message or a tool output in the Responses API's shape."""
+    if isinstance(part, Text):
+        return {"type": "input_text", "text": part.text}
+    if isinstance(part, Image):
+        # NOTE: detail is required by the API's schema; "auto" is its documented default.
+        image: Dict[str, Any] = {"type": "input_image", "detail": part.detail or "auto"}
+        if part.file_id is not None:
+            image["file_id"] = part.file_id
+        else:
+            image["image_url"] = part.url if part.url is not None else part.data_url()
+        return image
+    if isinstance(part, Document):
+        if part.data is not None:
+            return {"type": "input_file", "filename": file_name(part), "file_data": part.data_url()}
+        if part.url is not None:
+            return {"type": "input_file", "file_url": part.url}
+        return {"type": "input_file", "file_id": part.file_id}
+    raise unsupported(provider, part, "the Responses API takes no audio (openai does)")
+
+
+def _input_items(message: Message, provider: str) -> List[Dict[str, Any]]:
+    content: Any = message.content
+    if not isinstance(content, str):
+        assistant = message.role == "assistant"
+        content = text_only(provider, content, "an assistant message") if assistant else [
+            input_part(provider, part) for part in content]
     if message.role == "tool":
-        return [
-            {
-                "type": "function_call_output",
-                "call_id": message.tool_call_id,
-                "output": message.content,
-            }
-        ]
+        output = {"type": "function_call_output", "call_id": message.tool_call_id}
+        return [{**output, "output": content}]
     items: List[Dict[str, Any]] = []
-    if message.content or not message.tool_calls:
-        items.append({"role": message.role, "content": message.content})
+    if content or not message.tool_calls:
+        items.append({"role": message.role, "content": content})
     # NOTE: an assistant's tool calls are separate input items, not fields of its message.
     items.extend(
         {
@@ -124,11 +152,15 @@ def tool_choice(choice: Optional[str]) -> Any:
 
 
 def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
-    instructions = [m.content for m in request.messages if m.role == "system" and m.content]
+    provider = endpoint.provider
+    instructions = [
+        message_text(provider, m, "a system prompt")
+        for m in request.messages if m.role == "system" and m.content
+    ]
     items: List[Dict[str, Any]] = []
     for message in request.messages:
         if message.role != "system":
-            items.extend(_input_items(message))
+            items.extend(_input_items(message, provider))
     body: Dict[str, Any] = {
         "model": request.model,
         "input": items,

@@ -1,0 +1,114 @@
+"""Content parts as Anthropic content blocks: text, image and document blocks with their
+sources, cache breakpoints, and the limits the Messages API puts on them.
+
+Images: https://docs.anthropic.com/en/docs/build-with-claude/vision
+PDF: https://docs.anthropic.com/en/docs/build-with-claude/pdf-support
+Plain-text documents: https://docs.anthropic.com/en/docs/build-with-claude/citations
+Uploaded files: https://docs.anthropic.com/en/docs/build-with-claude/files
+Cache breakpoints: https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping, Union
+
+from ..errors import ConfigurationError
+from ..types import Document, Image, Part, Text
+from .parts import plain_text, unsupported
+
+FILES_BETA = "files-api-2025-04-14"
+"""The beta a request must declare (`anthropic-beta`) to name an uploaded file."""
+
+MAX_BREAKPOINTS = 4
+"""Cache breakpoints (`cache_control`) the API accepts in one request."""
+
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+DOCUMENT_TYPES = frozenset({"application/pdf", "text/plain"})
+
+
+def _source(provider: str, part: Union[Image, Document]) -> Dict[str, Any]:
+    if part.url is not None:
+        return {"type": "url", "url": part.url}
+    if part.file_id is not None:
+        return {"type": "file", "file_id": part.file_id}
+    if part.media_type == "text/plain" and isinstance(part, Document):
+        return {"type": "text", "media_type": "text/plain", "data": plain_text(provider, part)}
+    return {"type": "base64", "media_type": part.media_type, "data": part.base64}
+
+
+def block(provider: str, part: Part) -> Dict[str, Any]:
+    """One part as a content block, with a cache breakpoint when the part asks for one."""
+    out: Dict[str, Any]
+    if isinstance(part, Text):
+        out = {"type": "text", "text": part.text}
+    elif isinstance(part, Image):
+        if part.data is not None and part.media_type not in IMAGE_TYPES:
+            raise unsupported(provider, part, "images must be JPEG, PNG, GIF or WebP")
+        out = {"type": "image", "source": _source(provider, part)}
+    elif isinstance(part, Document):
+        if part.data is not None and part.media_type not in DOCUMENT_TYPES:
+            raise unsupported(provider, part, "documents must be PDF or plain text")
+        out = {"type": "document", "source": _source(provider, part)}
+    else:
+        raise unsupported(provider, part, "Claude takes no audio")
+    if part.cache:
+        out["cache_control"] = {"type": "ephemeral"}
+    return out
+
+
+def blocks(provider: str, parts: Iterable[Part]) -> List[Dict[str, Any]]:
+    return [block(provider, part) for part in parts]
+
+
+def _marked(items: Any) -> Iterable[Mapping[str, Any]]:
+    """Every block of a list that carries a breakpoint, tool results' contents included."""
+    if not isinstance(items, list):
+        return
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        if "cache_control" in item:
+            yield item
+        yield from _marked(item.get("content"))
+
+
+def check_breakpoints(provider: str, body: Mapping[str, Any]) -> None:
+    """Refuse a request with more cache breakpoints than the API accepts, before sending."""
+    found = len(list(_marked(body.get("tools"))))
+    found += len(list(_marked(body.get("system"))))
+    for turn in body.get("messages") or ():
+        found += len(list(_marked(turn.get("content"))))
+    if found > MAX_BREAKPOINTS:
+        raise ConfigurationError(
+            f"{provider} takes at most {MAX_BREAKPOINTS} cache breakpoints in one request "
+            f"and this one has {found}: keep cache=True on the last part of each prefix "
+            "worth caching only",
+            provider=provider,
+        )
+
+
+def add_beta(headers: Dict[str, str], beta: str) -> None:
+    """Declare a beta beside any the caller's headers already declare (comma-separated)."""
+    key = next((k for k in headers if k.lower() == "anthropic-beta"), "anthropic-beta")
+    declared = [b.strip() for b in headers.get(key, "").split(",") if b.strip()]
+    if beta not in declared:
+        headers[key] = ",".join([*declared, beta])
+
+
+def uses_files(body: Mapping[str, Any]) -> bool:
+    """Whether any block names an uploaded file, which needs the Files API beta."""
+
+    def named(items: Any) -> bool:
+        if not isinstance(items, list):
+            return False
+        for item in items:
+            if not isinstance(item, Mapping):
+                continue
+            source = item.get("source")
+            if isinstance(source, Mapping) and source.get("type") == "file":
+                return True
+            if named(item.get("content")):
+                return True
+        return False
+
+    return any(named(turn.get("content")) for turn in body.get("messages") or ())

@@ -1,0 +1,66 @@
+"""Parts end to end: streams through the fake provider with an image and a PDF on every
+wire, and a Chat that keeps parts in its history, sends them on later turns and saves them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import WIRES, fake_client
+from media import B64_PDF, B64_PNG, PDF, PNG
+
+from streamchat import Document, Image, Message, Text
+from streamchat.chat import Chat
+from streamchat.testing.server import FakeServer
+
+PDF_WIRES = [w for w in WIRES if w != "ollama"]
+
+
+@pytest.mark.parametrize("wire", PDF_WIRES)
+def test_an_image_and_a_pdf_stream_through_the_fake_on_every_wire(wire):
+    with FakeServer() as server:
+        server.enqueue(text="A red square and a one-page report.")
+        client = fake_client(server, wire)
+        prompt = ["What are these?", Image(data=PNG), Document(data=PDF, name="report.pdf")]
+        with client.stream(prompt) as stream:
+            texts = list(stream.text_stream)
+        assert "".join(texts) == "A red square and a one-page report."
+        assert stream.response.finish_reason == "stop"
+        sent = json.dumps(server.last_request.json)
+        assert B64_PNG in sent and B64_PDF in sent
+
+
+def test_ollama_streams_an_image_through_the_fake():
+    with FakeServer() as server:
+        server.enqueue(text="A red square.")
+        response = fake_client(server, "ollama").complete(["What is this?", Image(data=PNG)])
+        assert response.text == "A red square."
+        assert server.last_request.json["messages"][-1]["images"] == [B64_PNG]
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_chat_keeps_parts_and_sends_them_on_later_turns(wire):
+    image = Image(data=PNG)
+    with FakeServer() as server:
+        chat = Chat(fake_client(server, wire))
+        chat.send(["What is this?", image])
+        chat.send("And its colour?")
+        first, second = (json.dumps(r.json) for r in server.requests)
+        assert B64_PNG in first and B64_PNG in second
+    assert chat.history[0] == Message.user([Text("What is this?"), image])
+    # Held once: the history holds the very part that was given, its base64 made once.
+    assert chat.history[0].content[1] is image
+    assert "base64" in image.__dict__
+
+
+def test_chat_to_json_writes_bytes_as_base64_and_reads_them_back():
+    with FakeServer() as server:
+        client = fake_client(server, "anthropic")
+        chat = Chat(client, system="Be brief.")
+        chat.send([Text("Compare", cache=True), Image(data=PNG, detail="low"),
+                   Document(url="https://example.com/a.pdf")])
+        saved = chat.to_json()
+        assert B64_PNG in saved and "\\x89PNG" not in saved
+        again = Chat.from_json(saved, client)
+    assert again.history == chat.history
+    assert again.history[1].content[1].data == PNG
