@@ -4,14 +4,15 @@ Each error carries what a caller needs to decide what to do next: the provider, 
 status and body where there was one, the request id to quote to support, the server's
 suggested wait, and `.partial`, the response built from everything that arrived first.
 `retryable` tells the retry layer which failures are worth another attempt.
+
+This is the lowest module of the package: the types raise these errors for bad input (a
+part whose media type cannot be known), so nothing here imports the types; `.partial` is
+a `streamchat.ChatResponse`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
-
-if TYPE_CHECKING:
-    from .types import ChatResponse
+from typing import Any, Optional
 
 
 class StreamChatError(Exception):
@@ -28,7 +29,7 @@ class StreamChatError(Exception):
         body: Any = None,
         request_id: Optional[str] = None,
         retry_after: Optional[float] = None,
-        partial: Optional[ChatResponse] = None,
+        partial: Any = None,
     ) -> None:
         super().__init__(message)
         self.message = message
