@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, List, Sequence
+from typing import Any, List, Sequence, Tuple
 
 from benchmarks import clients
 
@@ -24,16 +24,19 @@ class Settings:
     interval_ms: int = 20
     interrupts: int = 50
     floor_interrupts: int = 2
-    concurrency: Sequence[int] = (100, 500)
-    concurrency_events: int = 1000
+    first_event_runs: int = 30
+    idle_streams: int = 1000
+    concurrency: Sequence[Tuple[int, int]] = ((100, 1000), (500, 1000), (1000, 200))
+    """(streams, events of each) of the concurrency cases; the first one's streams also
+    run the peers' case."""
     peer_concurrency_events: int = 200
     startup_runs: int = 5
 
     @classmethod
     def quick(cls) -> Settings:
         return cls(events=10_000, runs=2, peer_events=2_000, peer_runs=1, paced_events=30,
-                   interrupts=10, floor_interrupts=1, concurrency=(100,),
-                   concurrency_events=200, peer_concurrency_events=50,
+                   interrupts=10, floor_interrupts=1, first_event_runs=15,
+                   concurrency=((100, 1000), (1000, 200)), peer_concurrency_events=50,
                    startup_runs=3)
 
 

@@ -3,16 +3,17 @@ thread; how long until the caller's loop ends and until the server sees the clos
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from benchmarks import clients
 from benchmarks.context import Context, log
-from benchmarks.measure import ms, verdict, warm_up
-from benchmarks.processes import run_peer, server_saw_close
+from benchmarks.measure import ms, open_fds, verdict, warm_up
+from benchmarks.processes import run_child, run_peer, server_saw_close
 
 
 def interrupt_once(client: clients.Client, ctx: Context, token: str,
@@ -77,6 +78,7 @@ def scenario_interrupt(ctx: Context) -> None:
     for name, text in results.items():
         ctx.add("3 interrupt", "silent stream", name, "stop (close() from another thread)", text,
                 floor_result)
+    idle_rows(ctx)
 
 
 def stops(ctx: Context, other: clients.Client) -> str:
@@ -99,3 +101,101 @@ def stops(ctx: Context, other: clients.Client) -> str:
 def peer_interrupt(ctx: Context, peer: clients.Client) -> str:
     warm_up(peer, ctx)
     return stops(ctx, peer)
+
+
+# -- many idle streams at once ---------------------------------------------------------
+
+IDLE_MODES = {"event": "one cancel Event set", "interrupt": "interrupt() on each"}
+
+
+def idle_child(mode: str, streams: int, port: int) -> Dict[str, Any]:
+    """In a fresh process: `streams` threads each wait on a stream from one Client whose
+    server has gone silent after one event; all are stopped at once, by setting the one
+    cancel Event they share or by calling each one's interrupt(). Times until every
+    caller's loop has ended, and what is left behind."""
+    base_threads, base_fds = threading.active_count(), open_fds()
+    lib = clients.StreamChat()
+    client = lib.client("openai", f"http://127.0.0.1:{port}/silent/openai/1/chunked/idle")
+    stop = threading.Event()
+    lock = threading.Lock()
+    handles: List[Any] = []
+    waiting = threading.Semaphore(0)
+    ends: List[float] = []
+    last: List[str] = []
+    failures: List[str] = []
+
+    def one() -> None:
+        try:
+            stream = client.stream(clients.PROMPT, cancel=stop if mode == "event" else None)
+            with lock:
+                handles.append(stream)
+            events = iter(stream)
+            for event in events:
+                if event.type == "text":
+                    break
+            waiting.release()
+            kinds = [event.type for event in events]
+            ends.append(time.perf_counter())
+            last.append(kinds[-1] if kinds else "none")
+        except Exception as exc:
+            failures.append(repr(exc))
+            waiting.release()
+
+    threads = [threading.Thread(target=one) for _ in range(streams)]
+    for thread in threads:
+        thread.start()
+    for _ in range(streams):
+        waiting.acquire(timeout=30)
+    time.sleep(0.2)  # every caller is now blocked, waiting for its silent server
+    gc.collect()
+    peak_threads = threading.active_count()
+    fired = time.perf_counter()
+    if mode == "event":
+        stop.set()
+    else:
+        for stream in handles:
+            stream.interrupt()
+    for thread in threads:
+        thread.join(10)
+    took = [end - fired for end in ends]
+    deadline = time.monotonic() + 2.0
+    while threading.active_count() > base_threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gc.collect()
+    after_threads, after_fds = threading.active_count(), open_fds()
+    lib.close()
+    return {
+        "worst": max(took) if took else None, "median": statistics.median(took) if took else None,
+        "ended": len(ends), "cancelled": last.count("cancelled"), "failures": failures[:3],
+        "peak_threads": peak_threads, "base_threads": base_threads,
+        "after_threads": after_threads, "base_fds": base_fds, "after_fds": after_fds,
+        "closed_fds": open_fds(),
+    }
+
+
+def idle_rows(ctx: Context) -> None:
+    n = ctx.settings.idle_streams
+    for mode, label in IDLE_MODES.items():
+        case = f"{n:,} idle streams, {label}"
+        try:
+            got = run_child(["--idle-child", mode, "--streams", str(n), "--port", str(ctx.port)])
+        except Exception as exc:
+            ctx.add("3 interrupt", case, "streamchat", "all ended", f"failed: {exc}")
+            continue
+        ok = got["ended"] == n and got["cancelled"] == n and not got["failures"]
+        worst = got["worst"]
+        ctx.add("3 interrupt", case, "streamchat", "every loop ended, worst",
+                "-" if worst is None else ms(worst), "",
+                f"median {ms(got['median'])}" if got["median"] is not None else "",
+                "< 100 ms", verdict(ok and worst is not None and worst < 0.1))
+        if not ok:
+            ctx.add("3 interrupt", case, "streamchat", "ended, cancelled, failures",
+                    f"{got['ended']}, {got['cancelled']}, {got['failures']}")
+        clean = (got["after_threads"] <= got["base_threads"]
+                 and got["closed_fds"] <= got["base_fds"])
+        ctx.add("3 interrupt", case, "streamchat",
+                "threads before/peak/after, fds before/after/closed",
+                f"{got['base_threads']}/{got['peak_threads']}/{got['after_threads']}, "
+                f"{got['base_fds']}/{got['after_fds']}/{got['closed_fds']}", "",
+                f"{got['warnings']} warnings" if got["warnings"] else "",
+                "back to baseline", verdict(clean))

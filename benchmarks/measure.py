@@ -12,8 +12,12 @@ from typing import Sequence
 from benchmarks import bodies, clients
 from benchmarks.context import Context
 
-BODIES = {"chunked": "chunked, a chunk per event", "length": "Content-Length"}
-FRAMINGS = {**BODIES, "close": "ends with the connection"}
+BODIES = {"chunked": "chunked, a chunk per event", "packed": "chunked, 64 KiB chunks",
+          "length": "Content-Length"}
+"""The bodies a long stream is read from, by the server's name for their framing."""
+FRAMINGS = {"chunked": BODIES["chunked"], "length": BODIES["length"],
+            "close": "ends with the connection"}
+"""The framings of a paced stream, whose events are written one at a time."""
 
 
 def proc_status(field_name: str) -> int:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from benchmarks.context import ROOT, Context, log
 
@@ -71,3 +71,18 @@ def run_peer(ctx: Context, name: str, scenario: str) -> Any:
     if done.returncode != 0:
         return f"failed: {(done.stderr.strip().splitlines() or ['?'])[-1]:.60}"
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_child(args: List[str]) -> Dict[str, Any]:
+    """`python -m benchmarks.run ARGS` in a fresh process: its last line of output, as
+    JSON, and how many warnings it logged (urllib3's "pool is full" among them)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", *args],
+        cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr else "failed")
+    result: Dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["warnings"] = sum(1 for line in done.stderr.splitlines() if "WARNING" in line
+                             or "pool is full" in line)
+    return result

@@ -11,9 +11,10 @@ timed in the same run: a unit that stays put when the machine's speed drifts.
     python -m benchmarks --scenario throughput --scenario interrupt
     python -m benchmarks --format rst    # the table as reStructuredText, for docs/performance.rst
 
-Scenarios: throughput, latency, interrupt, concurrency, startup. Peer SDKs (openai,
-anthropic, litellm) join scenarios 1 to 4 where they are installed; --no-peers leaves them
-out. Linux only: memory, descriptors and threads are read from /proc.
+Scenarios: throughput, first-event, latency, interrupt (also of 1,000 idle streams at
+once), concurrency (up to 1,000 streams), startup. Peer SDKs (openai, anthropic, litellm)
+join throughput, latency, interrupt and concurrency where they are installed; --no-peers
+leaves them out. Linux only: memory, descriptors and threads are read from /proc.
 """
 
 from __future__ import annotations
@@ -35,14 +36,15 @@ from benchmarks import clients
 from benchmarks.breakdown import scenario_breakdown
 from benchmarks.concurrency import concurrency_child, scenario_concurrency
 from benchmarks.context import Context, Settings, log
-from benchmarks.interrupt import peer_interrupt, scenario_interrupt
+from benchmarks.first_event import scenario_first_event
+from benchmarks.interrupt import idle_child, peer_interrupt, scenario_interrupt
 from benchmarks.latency import peer_latency, scenario_latency
 from benchmarks.processes import ServerProcess
 from benchmarks.startup import scenario_startup
 from benchmarks.table import table
 from benchmarks.throughput import peer_throughput, scenario_throughput
 
-SCENARIOS = ("throughput", "latency", "interrupt", "concurrency", "startup")
+SCENARIOS = ("throughput", "first-event", "latency", "interrupt", "concurrency", "startup")
 EXTRA = ("breakdown",)
 """Run only when named: where the library's time goes, stage by stage."""
 
@@ -67,6 +69,7 @@ def machine() -> str:
 
 RUNNERS: Dict[str, Callable[[Context], None]] = {
     "throughput": scenario_throughput,
+    "first-event": scenario_first_event,
     "latency": scenario_latency,
     "interrupt": scenario_interrupt,
     "concurrency": scenario_concurrency,
@@ -91,12 +94,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--format", choices=("text", "rst"), default="text")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--peer-child", help=argparse.SUPPRESS)
+    parser.add_argument("--idle-child", help=argparse.SUPPRESS)
     parser.add_argument("--streams", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--events", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(concurrency_child(args.child, args.streams, args.events, args.port)))
+        return 0
+    if args.idle_child:
+        print(json.dumps(idle_child(args.idle_child, args.streams, args.port)))
         return 0
     settings = Settings.quick() if args.quick else Settings()
     if args.peer_child:

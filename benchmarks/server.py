@@ -13,7 +13,9 @@ what to answer, the rest of it (the provider's own route) is ignored:
                                          hangs up; the time it did is kept under <token>
     GET /closed/<token>                  that time as JSON (waits up to 3 s for it)
 
-<framing> is `chunked`, `length` (Content-Length) or `close` (ends with the connection).
+<framing> is `chunked` (a chunk per event), `packed` (chunked, in 64 KiB chunks that cut
+events anywhere, as a buffering proxy writes them), `length` (Content-Length) or `close`
+(ends with the connection).
 Run it as `python -m benchmarks.server`: it prints its port and serves until stdin closes.
 """
 
@@ -34,6 +36,9 @@ except ImportError:  # run as a script
 SILENCE_LIMIT = 10.0
 """A silent stream is dropped by the server after this long, whatever the client does."""
 
+PACKED = 64 * 1024
+"""Bytes per chunk of a `packed` body."""
+
 _cache: Dict[Tuple[str, int, str], Tuple[bytes, bytes]] = {}
 _cache_lock = threading.Lock()
 _closed: Dict[str, float] = {}
@@ -43,7 +48,7 @@ _closed_cond = threading.Condition()
 def _head(wire: str, framing: str, length: Optional[int] = None) -> bytes:
     lines = ["HTTP/1.1 200 OK", f"Content-Type: {bodies.RENDERERS[wire].content_type}",
              "Cache-Control: no-cache"]
-    if framing == "chunked":
+    if framing in ("chunked", "packed"):
         lines.append("Transfer-Encoding: chunked")
     elif framing == "length":
         lines.append(f"Content-Length: {length}")
@@ -64,6 +69,11 @@ def rendered(wire: str, n: int, framing: str) -> Tuple[bytes, bytes]:
             pieces = bodies.frames(wire, n)
             if framing == "chunked":
                 body = b"".join(_chunk(p) for p in pieces) + b"0\r\n\r\n"
+                head = _head(wire, framing)
+            elif framing == "packed":
+                whole = b"".join(pieces)
+                body = b"".join(_chunk(whole[i:i + PACKED]) for i in range(0, len(whole), PACKED))
+                body += b"0\r\n\r\n"
                 head = _head(wire, framing)
             else:
                 body = b"".join(pieces)
