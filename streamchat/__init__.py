@@ -51,6 +51,7 @@ _LAZY: Dict[str, str] = {
     "StatusEvent": "types",
     "Stream": "stream",
     "StreamChatError": "errors",
+    "StreamInUseError": "errors",
     "StreamTimeoutError": "errors",
     "Text": "types",
     "TextEvent": "types",
@@ -95,6 +96,7 @@ if TYPE_CHECKING:
         RateLimitError,
         ServerError,
         StreamChatError,
+        StreamInUseError,
         StreamTimeoutError,
         TurnInProgressError,
     )
@@ -197,6 +199,7 @@ __all__ = [
     "StatusEvent",
     "Stream",
     "StreamChatError",
+    "StreamInUseError",
     "StreamTimeoutError",
     "Text",
     "TextEvent",

@@ -121,6 +121,10 @@ class TurnInProgressError(StreamChatError, RuntimeError):
     """A conversation turn was started while another one is still streaming."""
 
 
+class StreamInUseError(StreamChatError, RuntimeError):
+    """A second thread began iterating a Stream that another thread is iterating."""
+
+
 class OutputValidationError(StreamChatError, ValueError):
     """Structured output did not match the requested schema; `.raw_text` keeps the answer."""
 

@@ -1,38 +1,50 @@
 """The consumer side of a stream: `Stream`, the iterator the caller holds, fed by a
 `streamchat.worker.Worker` through its queue. It folds each event into the response as it
 hands it over, and owns every way of stopping: interrupt, pause, close, a `with` block,
-garbage collection.
+an abandoned loop, Ctrl-C, garbage collection.
+
+Freed by reference counting alone: a Stream never refers to the iterators it hands out,
+while each iterator refers to its Stream. So a loop left by `break` or by an exception
+drops the last reference to its iterator, whose `GeneratorExit` ends the stream at once,
+and a Stream nobody refers to runs `__del__` at once; neither waits for the cycle
+collector, which a notebook (whose tracebacks keep frames alive) may never run.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from typing import IO, Callable, Generic, Iterator, Optional, Sequence, Tuple, Type
+from collections import deque
+from typing import IO, Callable, Deque, Generic, Iterator, List, Optional, Sequence, Tuple, Type
 
 from .accumulate import ResponseSnapshot
-from .errors import ProtocolError, StreamChatError
+from .cancelling import watch
+from .errors import StreamChatError, StreamInUseError
 from .target import Target
 from .types import CancelledEvent, ChatResponse, Event, PausedEvent
 from .types.response import Parsed
-from .worker import POLL_SECONDS, WAKE, Worker
+from .worker import WAKE, Worker
 
-SAFETY_SECONDS = 1.0
-"""How often a consumer with nothing to watch checks that its worker is still alive.
-Waking only this rarely matters with hundreds of idle streams: every wake-up competes
-for the GIL with the threads that have work."""
+POLL_SECONDS = 0.01
+"""How often a waiting consumer looks at a cancel Event that `cancelling.watch` cannot
+hear (not a threading.Event). A threading.Event is heard at once and never polled."""
 
 
 class Stream(Generic[Parsed]):
     """An iterator of events from one streamed answer.
 
-    One thread consumes it; `interrupt()`, `pause()` and `close()` are safe from any thread.
+    One consumer iterates it (a second, from another thread, gets StreamInUseError);
+    `interrupt()`, `pause()` and `close()` are safe from any thread.
     Generic only for type checkers: a stream started with `response_format=City` is a
     `Stream[City]`, whose `final().parsed` is typed as a `City`.
     """
 
     def __init__(
-        self, worker: Worker, *, on_end: Optional[Callable[[Stream], None]] = None
+        self,
+        worker: Worker,
+        *,
+        on_end: Optional[Callable[[Stream], None]] = None,
+        cancel: Optional[threading.Event] = None,
     ) -> None:
         self._worker = worker
         self._snapshot = ResponseSnapshot()
@@ -41,62 +53,169 @@ class Stream(Generic[Parsed]):
         self._error: Optional[StreamChatError] = None
         self._finished = False
         self._on_end = on_end
-        self._consumer: Optional[threading.Thread] = None
-        self._events = self._generate()
+        self._pending: Deque[Event] = deque()
+        """Taken from the queue by `next()` but not handed over yet."""
+        self._farewell: Optional[Event] = None
+        """The `cancelled` or `paused` event that ended the stream, until handed over."""
+        self._lock = threading.Lock()
+        self._owner: Optional[object] = None
+        """The iteration in progress (a token per iterator or `next()` call)."""
+        self._owner_thread = 0
+        self._unwatch = None if cancel is None else watch(cancel, worker.abort)
+        self._polled = cancel if self._unwatch is None else None
+        """A cancel Event that cannot be heard, so it is polled while waiting."""
         worker.start()
 
     # -- iteration --------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Event]:
-        # The generator itself, so that a for-loop does not pay a __next__ call per event.
-        return self._events
+        # A generator, so that a for-loop pays no __next__ call per event.
+        return self._generate()
 
     def __next__(self) -> Event:
-        return next(self._events)
+        token = self._claim()
+        try:
+            if self._worker.stop.is_set():
+                self._pending.clear()  # the interrupt wins over events not shown yet
+            if not self._pending:
+                batch = self._take()
+                if batch is None:
+                    return self._last_word()
+                self._pending.extend(batch)
+            event = self._pending.popleft()
+            self._snapshot.add(event)
+            return event
+        except (StopIteration, StreamChatError):
+            raise
+        except BaseException:
+            self._stop_as_consumer()
+            raise
+        finally:
+            self._release(token)
 
     def _generate(self) -> Iterator[Event]:
-        worker = self._worker
-        stopped = worker.stop.is_set
-        get = worker.queue.get
+        token = self._claim()
+        stopped = self._worker.stop.is_set
         add = self._snapshot.add
-        Empty = queue.Empty
-        # interrupt(), pause(), close() and garbage collection post a wake-up, so only a
-        # caller's own Event, set behind our back, needs watching closely.
-        wait = POLL_SECONDS if worker.caller_event else SAFETY_SECONDS
-        self._consumer = threading.current_thread()
-        while not self._finished:
-            if stopped():
-                yield self._interrupted()
-                return
-            try:
-                item = get(timeout=wait)
-            except Empty:
-                # A worker that saw the stop ends without a word: the check at the top of
-                # the loop reports that, not this one.
-                if not stopped() and not worker.thread.is_alive() and worker.queue.empty():
-                    self._end(ProtocolError("the stream's worker ended without a result"))
-                continue
-            if item.__class__ is list:
-                for event in item:
+        take = self._take
+        try:
+            while True:
+                batch = take()
+                if batch is None:
+                    if self._farewell is not None:
+                        yield self._last_word()
+                    return
+                for event in batch:
                     if stopped():
                         break
                     add(event)
                     yield event
+        except GeneratorExit:
+            # The loop was left (break, an exception in its body) and its iterator
+            # dropped: nobody will read on, so the provider must stop generating now.
+            self._stop_as_consumer(quietly=True)
+            raise
+        except StreamChatError:
+            raise
+        except BaseException:
+            # Ctrl-C (or another exception) while waiting: end as interrupted, keeping
+            # what was shown, so final() answers and a Chat can go on.
+            self._stop_as_consumer()
+            raise
+        finally:
+            self._release(token)
+
+    def _claim(self) -> object:
+        """Become the consumer, or refuse a second one from another thread at once
+        (before it takes an event the first would then never see)."""
+        token = object()
+        me = threading.get_ident()
+        with self._lock:
+            if self._owner is None:
+                self._owner = token
+            elif self._owner_thread != me:
+                raise StreamInUseError(
+                    "this Stream is already being iterated in another thread; a Stream "
+                    "has one consumer: iterate it in one thread (and pass events on "
+                    "through a queue), and stop it from others with interrupt()"
+                )
+            self._owner_thread = me
+        return token
+
+    def _release(self, token: object) -> None:
+        with self._lock:
+            if self._owner is token:
+                self._owner = None
+
+    def _take(self) -> Optional[List[Event]]:
+        """The next events to hand over; None once the stream has ended (its error is
+        raised instead, if it failed)."""
+        if self._pending:
+            batch = list(self._pending)
+            self._pending.clear()
+            return batch
+        worker = self._worker
+        # The worker always posts its end, and interrupts post a wake-up, so an idle
+        # stream waits without waking, unless it must poll a cancel Event it cannot hear.
+        polled = self._polled
+        wait = None if polled is None else POLL_SECONDS
+        while not self._finished:
+            if worker.stop.is_set():
+                if self._snapshot.finish_reason is not None:
+                    # `done` was handed over: an interrupt after the end changes nothing.
+                    self._end(None)
+                    return None
+                self._interrupted()
+                return None
+            try:
+                item = worker.queue.get(timeout=wait)
+            except queue.Empty:
+                if polled is not None and polled.is_set():
+                    worker.abort()
                 continue
-            if item is WAKE:
+            if item.__class__ is list:
+                return item
+            if item is WAKE or worker.stop.is_set():
+                # An interrupt wins over the end that raced it (events after it were
+                # not handed over): the check at the top reports it.
                 continue
             self._end(item.error)
-            return
+        return None
 
-    def _interrupted(self) -> Event:
+    def _interrupted(self) -> None:
         self._worker.abort()
         event: Event = PausedEvent() if self._worker.kind == "paused" else CancelledEvent()
         self._snapshot.add(event)
+        self._farewell = event
         self._end(None)
+
+    def _last_word(self) -> Event:
+        """Hand over the event that ended an interrupted stream, once."""
+        event, self._farewell = self._farewell, None
+        if event is None:
+            raise StopIteration
         return event
+
+    def _stop_as_consumer(self, quietly: bool = False) -> None:
+        """End the stream now, as the consumer: what was handed over is kept, and a
+        stream whose `done` was handed over stays done."""
+        if self._finished:
+            return
+        self._worker.abort()
+        if self._snapshot.finish_reason is None:
+            self._snapshot.add(
+                PausedEvent() if self._worker.kind == "paused" else CancelledEvent()
+            )
+        try:
+            self._end(None)
+        except StreamChatError:
+            if not quietly:  # a callback's verdict; kept in `error` either way
+                raise
 
     def _end(self, error: Optional[StreamChatError]) -> None:
         self._finished = True
+        if self._unwatch is not None:
+            self._unwatch()
         snapshot = self._fold()
         if error is not None:
             error.partial = snapshot
@@ -171,16 +290,18 @@ class Stream(Generic[Parsed]):
     def close(self) -> None:
         """Stop the worker and release the connection; safe from any thread, and twice.
 
-        From the consuming thread (leaving a `with` block, a break) the stream also ends
-        as cancelled at once, so `response` holds what was shown; from another thread
-        the consumer sees the stop on its next step.
+        Unless another thread is iterating (it then sees the stop on its next step), the
+        stream ends at once: as cancelled, with what was shown, or as it was if its
+        `done` had been handed over.
         """
         if self._finished:
             return
         self._worker.abort("cancelled")
-        if self._consumer in (None, threading.current_thread()):
-            self._snapshot.add(CancelledEvent())
-            self._end(None)
+        me = threading.get_ident()
+        with self._lock:
+            mine = self._owner is None or self._owner_thread == me
+        if mine:
+            self._stop_as_consumer()
         worker_thread = self._worker.thread
         if worker_thread.is_alive() and worker_thread is not threading.current_thread():
             worker_thread.join(timeout=0.1)
@@ -195,6 +316,9 @@ class Stream(Generic[Parsed]):
         worker = getattr(self, "_worker", None)
         if worker is not None and not getattr(self, "_finished", True):
             worker.abort("cancelled")
+            unwatch = getattr(self, "_unwatch", None)
+            if unwatch is not None:
+                unwatch()
 
     def __repr__(self) -> str:
         target = self._worker.targets[0]
@@ -213,17 +337,16 @@ def start_stream(
 ) -> Stream:
     """Start a worker for the targets (the first, then fallbacks) and return its Stream.
 
-    `own_record`: the worker closes `record_to` when it is done with it.
+    `cancel`: the caller's Event, only ever read. `own_record`: the worker closes
+    `record_to` when it is done with it.
     """
     worker = Worker(
         targets,
-        stop=cancel if cancel is not None else threading.Event(),
         fallback_on=fallback_on,
         record_to=record_to,
         own_record=own_record,
-        caller_event=cancel is not None,
     )
-    return Stream(worker, on_end=on_end)
+    return Stream(worker, on_end=on_end, cancel=cancel)
 
 
 __all__ = ["Stream", "start_stream"]

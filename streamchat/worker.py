@@ -4,15 +4,16 @@ fallbacks), reads and decodes the body, and posts batches of events on a bounded
 
 How a worker stops, whatever it is doing:
 
-* The stop Event is the caller's own `cancel=` Event when given, so `stop.set()` from any
-  thread, `interrupt()`, `pause()`, `close()`, leaving a `with` block, breaking out of the
-  loop and garbage collection all converge on one flag.
+* Its stop Event is its own. `interrupt()`, `pause()`, `close()`, an abandoned loop and
+  garbage collection call `abort()`; so does a caller's `cancel=` Event, heard without
+  polling (see `streamchat.cancelling`) and never set by the stream.
 * A worker blocked in a socket read cannot see a flag, so `abort()` also shuts the socket
-  down (see transport); the consumer notices a caller's Event within `POLL_SECONDS`
-  while waiting on the queue and aborts on its behalf.
+  down (see transport) and posts a wake-up for a consumer blocked on the queue.
 * Every other blocking wait in the worker (queue put, backoff sleep) is bounded and
   re-checks the flag, and the worker never holds a reference to the Stream, so a
-  forgotten Stream is collected and its `__del__` stops the worker.
+  forgotten Stream is freed and its `__del__` stops the worker.
+* Whatever happens, the thread's last act is to post its end, so a consumer can wait
+  without a timeout: an idle stream costs no wake-ups.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .errors import ProtocolError, StreamChatError
 from .framing import frames_for
 from .redaction import redact, secrets_of
 from .target import Target
-from .transport import Body, ReadTimedOut, shutdown_socket, wait_readable
+from .transport import Body, ReadTimedOut, fork_generation, shutdown_socket, wait_readable
 from .types import (
     CONTENT_EVENT_TYPES,
     DoneEvent,
@@ -47,7 +48,7 @@ from .types import (
 )
 
 POLL_SECONDS = 0.05
-"""How often a waiting consumer looks at a caller's cancel Event."""
+"""How often a worker waiting for room in the queue looks at its stop flag."""
 EVENTS_IN_FLIGHT = 128
 """Events posted but not yet taken before the worker waits for the consumer: enough that
 the worker rarely waits, few enough that a hundred streams do not hold their whole
@@ -80,6 +81,13 @@ class _EventQueue(queue.Queue[Any]):
         self.weight -= len(item) if item.__class__ is list else 1
         return item
 
+    def put_last(self, item: Any) -> None:
+        """Post the worker's end past the bound: it must never wait, nor be dropped."""
+        with self.not_empty:
+            self._put(item)
+            self.unfinished_tasks += 1
+            self.not_empty.notify()
+
 
 class _Interrupted(Exception):
     """Raised inside the worker to unwind once the stop flag is seen."""
@@ -108,16 +116,12 @@ class Worker:
         self,
         targets: Sequence[Target],
         *,
-        stop: threading.Event,
         fallback_on: Tuple[Type[StreamChatError], ...] = (),
         record_to: Optional[IO[bytes]] = None,
         own_record: bool = False,
-        caller_event: bool = False,
     ) -> None:
         self.targets = list(targets)
-        self.stop = stop
-        self.caller_event = caller_event
-        """True when `stop` is the caller's own Event, which nothing else will announce."""
+        self.stop = threading.Event()
         self.queue = _EventQueue(EVENTS_IN_FLIGHT)
         self.kind = "cancelled"
         self._fallback_on = fallback_on
@@ -132,6 +136,7 @@ class Worker:
         """Content was seen since the deadline clock last looked."""
         self._done = False
         self._started = time.monotonic()
+        self._fork = fork_generation()
         self._secrets = secrets_of(self.targets)
         first = self.targets[0]
         self.thread = threading.Thread(
@@ -146,7 +151,8 @@ class Worker:
         if not self.stop.is_set():
             self.kind = kind
             self.stop.set()
-        shutdown_socket(self._sock)
+        if self._fork == fork_generation():  # a forked child leaves the parent's socket
+            shutdown_socket(self._sock)
         try:
             self.queue.put_nowait(WAKE)
         except queue.Full:
@@ -155,6 +161,7 @@ class Worker:
     # -- the thread ---------------------------------------------------------------
 
     def _run(self) -> None:
+        end = End(ProtocolError("the stream's worker ended without a result"))
         try:
             try:
                 self._run_targets()
@@ -167,18 +174,17 @@ class Worker:
                     provider=provider,
                 ) from exc
             self._flush()
-            self._end_recording()
-            self._put(End(None))
+            end = End(None)
         except _Interrupted:
-            return
+            end = End(None)  # only a wake-up: the consumer reports the interrupt
         except StreamChatError as exc:
             redact(exc, self._secrets)
             self._flush_quietly()
-            self._end_recording()
-            self._put_final(End(exc))
+            end = End(exc)
         finally:
-            self._close_body()
             self._end_recording()
+            self.queue.put_last(end)
+            self._close_body()
 
     def _end_recording(self) -> None:
         """Flush (and close, if we opened it) the recording before the consumer hears of
@@ -420,17 +426,12 @@ class Worker:
             except queue.Full:
                 continue
 
-    def _put_final(self, item: Any) -> None:
-        try:
-            self._put(item)
-        except _Interrupted:
-            pass
-
     def _close_body(self) -> None:
         """Release the connection: kept for reuse after a clean end, dropped otherwise."""
         body, self._body = self._body, None
         if body is None:
             return
+        self._sock = None  # from now on the connection may serve another stream
         if self._done and not self.stop.is_set():
             body.finish()
         else:

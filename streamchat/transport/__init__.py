@@ -9,7 +9,14 @@ its bytes arrive, `headers` reads what the server asks of us, and `send` holds t
 from .body import MAX_ERROR_BODY, READ_SIZE, TIMEOUT_SLACK, Body
 from .headers import REQUEST_ID_HEADERS, request_id_of, retry_after_seconds
 from .send import USER_AGENT, Transport
-from .sockets import ReadTimedOut, SocketWatcher, _WatchedAdapter, shutdown_socket, wait_readable
+from .sockets import (
+    ReadTimedOut,
+    SocketWatcher,
+    _WatchedAdapter,
+    fork_generation,
+    shutdown_socket,
+    wait_readable,
+)
 
 __all__ = [
     "MAX_ERROR_BODY",
@@ -22,6 +29,7 @@ __all__ = [
     "SocketWatcher",
     "Transport",
     "_WatchedAdapter",
+    "fork_generation",
     "request_id_of",
     "retry_after_seconds",
     "shutdown_socket",

@@ -22,7 +22,13 @@ from ..version import __version__
 from ..wire.errors import error_from_response
 from .body import Body
 from .headers import retry_after_seconds
-from .sockets import ReadTimedOut, SocketWatcher, _socket_watcher, _WatchedAdapter
+from .sockets import (
+    ReadTimedOut,
+    SocketWatcher,
+    _socket_watcher,
+    _WatchedAdapter,
+    fork_generation,
+)
 
 USER_AGENT = f"streamchat/{__version__} requests/{requests.__version__}"
 
@@ -36,7 +42,18 @@ class Transport:
         # max_retries=0: retries are streamchat's, visible as events; urllib3 must not
         # retry underneath them.
         self._adapter = _WatchedAdapter(max_retries=0, pool_maxsize=pool_maxsize)
+        self._pool_maxsize = pool_maxsize
+        self._fork = fork_generation()
         self.verify = verify
+
+    def _pool(self) -> _WatchedAdapter:
+        """The connection pool, a fresh one in a forked child: a request sent on an
+        inherited keep-alive connection would interleave with the parent's. The inherited
+        pool is dropped, never shut down (see `fork_generation`)."""
+        if self._fork != fork_generation():
+            self._adapter = _WatchedAdapter(max_retries=0, pool_maxsize=self._pool_maxsize)
+            self._fork = fork_generation()
+        return self._adapter
 
     def open(
         self,
@@ -65,7 +82,7 @@ class Transport:
 
         token = _socket_watcher.set(watch)
         try:
-            response = self._adapter.send(
+            response = self._pool().send(
                 prepared,
                 stream=True,
                 timeout=(connect_timeout, None),  # type: ignore[arg-type]

@@ -12,7 +12,8 @@ stop generating.
 from __future__ import annotations
 
 import contextvars
-import select
+import os
+import selectors
 import socket
 from typing import Any, Callable, Optional
 
@@ -98,9 +99,36 @@ def shutdown_socket(sock: Optional[socket.socket]) -> None:
 
 
 def wait_readable(sock: socket.socket, timeout: Optional[float]) -> bool:
-    """True when the socket has data or was shut down; False after `timeout` seconds."""
+    """True when the socket has data or was shut down; False after `timeout` seconds.
+
+    A selector, not select(): select() cannot watch a descriptor numbered 1024 or more,
+    which any busy process hands out.
+    """
     try:
-        ready, _, _ = select.select([sock], [], [], timeout)
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ)
+            return bool(selector.select(timeout))
     except (OSError, ValueError):
         return True  # closed under us: let the read report it
-    return bool(ready)
+
+
+_forks = 0
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
+def fork_generation() -> int:
+    """How many forks separate this process from the one that started the count.
+
+    A forked child inherits the parent's sockets; shutting one down (an abort, a Stream
+    collected at the child's exit) would end the parent's connection too. Whoever holds
+    a socket notes the generation and leaves the socket alone once it has changed.
+    """
+    return _forks

@@ -1,0 +1,461 @@
+"""A stream's life under abuse, over real sockets and with the cycle collector off:
+abandoned loops, Ctrl-C, shared cancel Events, interrupts after the end, fork, and two
+threads on one Stream. The server records the moment it sees the connection close, so
+"freed" means the upstream stopped generating, not that an object went away."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any, List, Optional
+
+import pytest
+from conftest import wait_for_threads
+from loopback import Exchange, Loopback
+
+import streamchat
+
+HANG_GUARD = 5.0  # only to fail instead of hanging; never a performance claim
+CLOSE_SEEN_WITHIN = 0.1  # the contract: the upstream sees the close within 100 ms
+OK_END = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+
+
+def chunk(text: str) -> bytes:
+    return b'data: {"choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n' % text.encode()
+
+
+def client(server: Loopback, **kwargs: Any) -> streamchat.Client:
+    kwargs.setdefault("retry", streamchat.RetryPolicy(max_attempts=1))
+    # Long deadlines: only the client's own cleanup may end these connections.
+    kwargs.setdefault("timeouts", streamchat.Timeouts(first_token=60, idle=60))
+    return streamchat.Client("openai", model="m", api_key="sk-test-lifecycle",
+                             base_url=server.url + "/v1", **kwargs)
+
+
+class Upstream:
+    """Handlers that send some text, then stay silent and record when the client hangs up."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+        self.closed_at: Optional[float] = None
+
+    def handler(self, *pieces: bytes):
+        def handle(ex: Exchange) -> None:
+            ex.start(framing="chunked")
+            for piece in pieces:
+                ex.write(piece)
+            if ex.wait_for_disconnect(60):
+                self.closed_at = time.monotonic()
+                self.closed.set()
+
+        return handle
+
+    def seen_within(self, since: float) -> float:
+        assert self.closed.wait(HANG_GUARD), "the server never saw the connection close"
+        assert self.closed_at is not None
+        return self.closed_at - since
+
+
+@pytest.fixture
+def no_collector():
+    """Cleanup must not depend on the cycle collector (a notebook may never run it)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+# -- 1. abandoned streams are freed by reference counting alone ---------------------------
+
+
+def test_breaking_out_of_a_loop_without_with_closes_the_connection(no_collector,
+                                                                   thread_baseline):
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("first"))) as server:
+        for event in client(server).stream("hi"):
+            if event.type == "text":
+                break
+        left = time.monotonic()
+        assert upstream.seen_within(left) < CLOSE_SEEN_WITHIN
+    assert wait_for_threads(thread_baseline) <= thread_baseline
+
+
+def test_an_exception_in_the_loop_body_closes_the_connection(no_collector):
+    upstream = Upstream()
+
+    def body(c: streamchat.Client) -> None:
+        stream = c.stream("hi")  # still referenced by the frame the traceback keeps
+        for event in stream:
+            if event.type == "text":
+                raise KeyError("the caller's own bug")
+
+    with Loopback(upstream.handler(chunk("first"))) as server:
+        try:
+            body(client(server))
+        except KeyError:
+            kept = sys.exc_info()[2]  # as a notebook keeps sys.last_traceback
+            left = time.monotonic()
+        assert upstream.seen_within(left) < CLOSE_SEEN_WITHIN
+        del kept
+
+
+def test_an_exception_in_a_notebook_cell_closes_the_connection(no_collector):
+    """A kernel runs a cell as module code: the Stream stays in the user's namespace and
+    the traceback stays in sys.last_traceback, yet the loop was abandoned."""
+    upstream = Upstream()
+    cell = (
+        "stream = c.stream('hi')\n"
+        "for event in stream:\n"
+        "    if event.type == 'text':\n"
+        "        raise KeyError('cell error')\n"
+    )
+    with Loopback(upstream.handler(chunk("first"))) as server:
+        namespace = {"c": client(server)}
+        try:
+            exec(compile(cell, "<cell>", "exec"), namespace)
+        except KeyError:
+            kept = sys.exc_info()[2]
+            left = time.monotonic()
+        assert upstream.seen_within(left) < CLOSE_SEEN_WITHIN
+        assert namespace["stream"].response.finish_reason == "cancelled"
+        del kept
+
+
+@pytest.mark.parametrize("how", ["iter", "next"])
+def test_dropping_the_last_reference_closes_the_connection(no_collector, how):
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("first"))) as server:
+        stream = client(server).stream("hi")
+        events = iter(stream) if how == "iter" else stream
+        while next(events).type != "text":
+            pass
+        del stream, events
+        left = time.monotonic()
+        assert upstream.seen_within(left) < CLOSE_SEEN_WITHIN
+
+
+def test_a_stream_never_iterated_is_freed_when_dropped(no_collector):
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("first"))) as server:
+        stream = client(server).stream("hi")
+        assert server_got_request(server)
+        del stream
+        left = time.monotonic()
+        assert upstream.seen_within(left) < CLOSE_SEEN_WITHIN
+
+
+def first_text(stream: streamchat.Stream) -> str:
+    """Read up to the first text with next(stream), which, unlike a loop left early,
+    leaves the stream running."""
+    while True:
+        event = next(stream)
+        if event.type == "text":
+            return event.text
+
+
+def server_got_request(server: Loopback) -> bool:
+    deadline = time.monotonic() + HANG_GUARD
+    while not server.requests and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return bool(server.requests)
+
+
+def test_a_loop_broken_after_done_keeps_the_answer(no_collector):
+    with Loopback(Upstream().handler(chunk("all") + OK_END)) as server:
+        stream = client(server).stream("hi")
+        for event in stream:
+            if event.type == "done":
+                break
+        assert stream.response is not None
+        assert stream.response.finish_reason == "stop"
+        assert stream.final().text == "all"
+
+
+# -- 2. Ctrl-C while the caller waits for the next event -----------------------------------
+
+
+def ctrl_c_soon() -> None:
+    """Deliver a real SIGINT to the main thread, as a terminal's Ctrl-C does."""
+    threading.Timer(
+        0.05, signal.pthread_kill, args=(threading.main_thread().ident, signal.SIGINT)
+    ).start()
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+def test_ctrl_c_in_the_loop_ends_the_stream_as_interrupted(no_collector, thread_baseline):
+    assert threading.current_thread() is threading.main_thread()
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("kept"))) as server:
+        stream = client(server).stream("hi")
+        seen = []
+        with pytest.raises(KeyboardInterrupt):
+            for event in stream:
+                seen.append(event.type)
+                if event.type == "text":
+                    ctrl_c_soon()
+        assert seen == ["start", "text"]
+        response = stream.final()
+        assert response.finish_reason == "cancelled"
+        assert response.text == "kept"
+        assert upstream.closed.wait(HANG_GUARD), "the socket outlived the Ctrl-C"
+    assert wait_for_threads(thread_baseline) <= thread_baseline
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+def test_a_chat_turn_interrupted_by_ctrl_c_lets_the_conversation_go_on(no_collector):
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("partial")),
+                  Upstream().handler(chunk("next") + OK_END)) as server:
+        chat = streamchat.Chat(client(server))
+        with pytest.raises(KeyboardInterrupt):
+            for event in chat.stream("first"):
+                if event.type == "text":
+                    ctrl_c_soon()
+        assert upstream.closed.wait(HANG_GUARD)
+        assert chat.send("second").text == "next"
+        assert chat.history[1].content == "partial"
+
+
+# -- 3 and 4. a caller's Event is only read, and read promptly -----------------------------
+
+
+def test_close_leaves_the_callers_event_alone():
+    stop = threading.Event()
+    with Loopback(Upstream().handler(chunk("one")),
+                  Upstream().handler(chunk("two") + OK_END)) as server:
+        c = client(server)
+        first = c.stream("a", cancel=stop)
+        assert first_text(first) == "one"
+        first.close()
+        assert not stop.is_set(), "close() set an Event the stream does not own"
+        assert first.response.finish_reason == "cancelled"
+        second = c.stream("b", cancel=stop)
+        assert second.final().finish_reason == "stop"
+
+
+def test_interrupt_and_pause_leave_the_callers_event_alone():
+    stop = threading.Event()
+    with Loopback(Upstream().handler(chunk("one")), Upstream().handler(chunk("two"))) as server:
+        c = client(server)
+        for action in ("interrupt", "pause"):
+            stream = c.stream("a", cancel=stop)
+            for event in stream:
+                if event.type == "text":
+                    getattr(stream, action)()
+            assert not stop.is_set()
+            assert stream.response.finish_reason == ("cancelled" if action == "interrupt"
+                                                     else "paused")
+
+
+def test_one_event_stops_every_stream_that_shares_it():
+    stop = threading.Event()
+    upstreams = [Upstream(), Upstream()]
+    with Loopback(*(u.handler(chunk("x")) for u in upstreams)) as server:
+        c = client(server)
+        streams = [c.stream(f"s{n}", cancel=stop) for n in range(2)]
+        for stream in streams:
+            assert first_text(stream) == "x"
+        stop.set()
+        for stream, upstream in zip(streams, upstreams):
+            assert [e.type for e in stream] == ["cancelled"]
+            assert upstream.closed.wait(HANG_GUARD)
+
+
+def test_a_callers_event_is_noticed_within_20_ms_on_a_silent_server():
+    """The worst of five, set at moments spread over 50 ms: a poll every 50 ms fails it."""
+    latencies = []
+    delays = [0.013, 0.027, 0.041, 0.006, 0.034]
+    handlers = [Upstream().handler(chunk("x")) for _ in delays]
+    with Loopback(*handlers) as server:
+        c = client(server)
+        for delay in delays:
+            stop = threading.Event()
+            set_at: List[float] = []
+
+            def fire(stop: threading.Event = stop, set_at: List[float] = set_at) -> None:
+                set_at.append(time.monotonic())
+                stop.set()
+
+            for event in c.stream("hi", cancel=stop):
+                if event.type == "text":
+                    threading.Timer(delay, fire).start()
+                elif event.type == "cancelled":
+                    latencies.append(time.monotonic() - set_at[0])
+        assert len(latencies) == 5
+    assert max(latencies) < 0.02, latencies
+
+
+# -- 5. a finished stream stays finished ---------------------------------------------------
+
+
+def test_an_interrupt_after_done_does_not_rewrite_the_stream():
+    with Loopback(Upstream().handler(chunk("all") + OK_END)) as server:
+        stream = client(server).stream("hi")
+        kinds = []
+        for event in stream:
+            kinds.append(event.type)
+            if event.type == "done":
+                stream.interrupt()
+        assert kinds == ["start", "text", "done"]
+        assert stream.response.finish_reason == "stop"
+        stream.interrupt()
+        stream.pause()
+        assert stream.final().finish_reason == "stop"
+
+
+def test_closing_on_done_keeps_the_finish_reason():
+    with Loopback(Upstream().handler(chunk("all") + OK_END)) as server:
+        with client(server).stream("hi") as stream:
+            for event in stream:
+                if event.type == "done":
+                    break
+        assert stream.response.finish_reason == "stop"
+
+
+# -- 6. a forked child leaves the parent's connections alone -------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_break_the_parents_stream(no_collector):
+    go_on = threading.Event()
+
+    def handler(ex: Exchange) -> None:
+        ex.start(framing="chunked")
+        ex.write(chunk("before "))
+        assert go_on.wait(HANG_GUARD)
+        ex.write(chunk("after") + OK_END)
+        ex.end()
+
+    with Loopback(handler) as server:
+        stream = client(server).stream("hi")
+        assert first_text(stream) == "before "
+        pid = os.fork()
+        if pid == 0:  # the child: drop everything it inherited, as its exit would
+            try:
+                stream.close()
+                del stream
+                gc.collect()
+            finally:
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        go_on.set()
+        response = stream.final()
+        assert response.finish_reason == "stop"
+        assert response.text == "before after"
+
+
+# -- 16. two threads on one Stream ---------------------------------------------------------
+
+
+def test_a_second_consumer_gets_a_typed_error_and_the_first_keeps_every_event():
+    second_failed = threading.Event()
+    words = [f"w{n} " for n in range(20)]
+
+    def handler(ex: Exchange) -> None:
+        ex.start(framing="chunked")
+        ex.write(chunk(words[0]))
+        # The rest only once the second consumer has been refused: refusing it must not
+        # wait for events, and must not take any.
+        assert second_failed.wait(HANG_GUARD)
+        for word in words[1:]:
+            ex.write(chunk(word))
+        ex.write(OK_END)
+        ex.end()
+
+    with Loopback(handler) as server:
+        stream = client(server).stream("hi")
+        errors: List[BaseException] = []
+        got: List[Any] = []
+
+        def second() -> None:
+            try:
+                for event in stream:
+                    got.append(event)
+            except BaseException as exc:
+                errors.append(exc)
+            second_failed.set()
+
+        shown = []
+        for event in stream:
+            if event.type == "text":
+                shown.append(event.text)
+                if len(shown) == 1:
+                    intruder = threading.Thread(target=second)
+                    intruder.start()
+                    intruder.join(HANG_GUARD)
+        assert got == []
+        assert len(errors) == 1
+        assert isinstance(errors[0], streamchat.StreamChatError), repr(errors[0])
+        assert "one" in str(errors[0]) and "thread" in str(errors[0])
+        assert shown == words
+        assert stream.response.finish_reason == "stop"
+
+
+# -- what the cancel Event keeps, and a worker that dies -----------------------------------
+
+
+def test_an_ended_stream_leaves_nothing_behind_on_the_callers_event(no_collector):
+    """A long-lived "stop everything" Event must not keep every stream's worker alive."""
+    import weakref
+
+    stop = threading.Event()
+    with Loopback(*(Upstream().handler(chunk("x") + OK_END) for _ in range(2))) as server:
+        c = client(server)
+        finished = c.stream("a", cancel=stop)
+        finished.final()
+        dropped = c.stream("b", cancel=stop)
+        first_text(dropped)
+        workers = [weakref.ref(finished._worker), weakref.ref(dropped._worker)]
+        del finished, dropped
+        deadline = time.monotonic() + HANG_GUARD
+        while any(w() is not None for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the worker threads finish on their own
+        assert all(w() is None for w in workers)
+    assert not stop.is_set()
+
+
+class Flag:
+    """A cancel object that is not a threading.Event (as a multiprocessing Event is not)."""
+
+    def __init__(self) -> None:
+        self.value = False
+
+    def is_set(self) -> bool:
+        return self.value
+
+    def set(self) -> None:
+        self.value = True
+
+
+def test_a_cancel_object_that_is_not_a_threading_event_is_still_obeyed():
+    flag = Flag()
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("x"))) as server:
+        stream = client(server).stream("hi", cancel=flag)  # type: ignore[arg-type]
+        kinds = []
+        for event in stream:
+            kinds.append(event.type)
+            if event.type == "text":
+                threading.Timer(0.02, flag.set).start()
+        assert kinds == ["start", "text", "cancelled"]
+        assert upstream.closed.wait(HANG_GUARD)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_worker_that_dies_is_reported_not_waited_for(monkeypatch):
+    import streamchat.worker
+
+    def die(self: Any) -> None:
+        raise SystemExit("the worker thread was torn down")
+
+    monkeypatch.setattr(streamchat.worker.Worker, "_run_targets", die)
+    with Loopback() as server, pytest.raises(streamchat.ProtocolError) as info:
+        client(server).complete("hi")
+    assert "worker ended without a result" in str(info.value)
