@@ -14,11 +14,13 @@ from .types import (
     DoneEvent,
     Event,
     FinishReason,
+    LogprobsEvent,
     PausedEvent,
     StartEvent,
     TextEvent,
     ThinkingBlock,
     ThinkingEvent,
+    TokenLogprob,
     ToolCall,
     ToolCallEvent,
     Usage,
@@ -55,6 +57,7 @@ class ResponseSnapshot:
         self.finish_reason: Optional[FinishReason] = None
         self.provider_finish_reason: Optional[str] = None
         self.response_id: Optional[str] = None
+        self.logprobs: Optional[List[TokenLogprob]] = None
 
     def to_response(self) -> ChatResponse:
         blocks = [
@@ -73,6 +76,7 @@ class ResponseSnapshot:
             finish_reason=self.finish_reason,
             provider_finish_reason=self.provider_finish_reason,
             response_id=self.response_id,
+            logprobs=list(self.logprobs) if self.logprobs is not None else None,
         )
 
     def add(self, event: Event) -> None:
@@ -99,12 +103,17 @@ class ResponseSnapshot:
             )
         elif isinstance(event, UsageEvent):
             self.usage = _merge(self.usage, event.usage)
+        elif isinstance(event, LogprobsEvent):
+            if self.logprobs is None:
+                self.logprobs = []
+            self.logprobs.extend(event.logprobs)
         elif isinstance(event, StartEvent):
             # A new attempt or a fallback provider starts from scratch: retries and
             # fallbacks only happen before any content, so nothing shown is dropped here.
             self.provider = event.provider
             self.model = event.model
             self.usage = None
+            self.logprobs = None
         elif isinstance(event, DoneEvent):
             _done(self, event)
         elif isinstance(event, CancelledEvent):

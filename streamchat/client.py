@@ -24,11 +24,22 @@ from typing import (
 )
 
 from pydantic import BaseModel, ValidationError
+from typing_extensions import Unpack
 
 from .chat import Chat
+from .credentials import TokenProvider
+from .endpoints import resolve_endpoint
 from .errors import ConfigurationError, OutputValidationError, StreamChatError
 from .options import RetryPolicy, Timeouts
-from .providers import Preset, get_preset, resolve_base_url, resolve_key, wire_format
+from .providers import Preset, get_preset, wire_format
+from .request_options import (
+    CONTROL_NAMES,
+    Controls,
+    check_controls,
+    check_headers,
+    merge_controls,
+    without_credentials,
+)
 from .stream import Stream, start_stream
 from .target import Target
 from .transport import Transport
@@ -133,8 +144,18 @@ class Client:
         prices: Optional[Any] = None,
         max_frame_bytes: Optional[int] = None,
         max_connections: int = 32,
+        query: Optional[Mapping[str, str]] = None,
+        api_version: Optional[str] = None,
+        token_provider: Optional[TokenProvider] = None,
+        azure_ad_token_provider: Optional[TokenProvider] = None,
+        project: Optional[str] = None,
+        location: Optional[str] = None,
         _defer_configuration_errors: bool = False,
+        **controls: Unpack[Controls],
     ) -> None:
+        """See docs/providers.rst for `api_version`, the token providers, `project` and
+        `location` (Azure and Vertex), docs/request-options.rst for `query` and the
+        controls (stop, top_p, top_k, seed, ..., given here as defaults for every call)."""
         name, model = split_provider(provider, model)
         self._fallback_specs = list(fallbacks)
         self.preset: Preset = get_preset(name)
@@ -158,7 +179,8 @@ class Client:
         self.fallback_on = fallback_on
         self.stream_mode = stream
         self.defaults: Dict[str, Any] = {
-            "max_tokens": max_tokens, "temperature": temperature, "thinking": thinking
+            "max_tokens": max_tokens, "temperature": temperature, "thinking": thinking,
+            **check_controls(controls, "Client"),
         }
         self.prices = prices
         self.max_frame_bytes = max_frame_bytes
@@ -166,13 +188,16 @@ class Client:
         self._config_error: Optional[ConfigurationError] = None
         self._endpoint: Optional[Endpoint] = None
         try:
-            key = resolve_key(self.preset, api_key)
-            self._endpoint = Endpoint(
-                provider=name,
-                base_url=resolve_base_url(self.preset, base_url),
-                api_key=key,
-                headers={**self.preset.headers, **(headers or {})},
-                options=self.preset.options,
+            self._endpoint = resolve_endpoint(
+                self.preset,
+                api_key=api_key,
+                base_url=base_url,
+                headers=headers,
+                query=query,
+                api_version=api_version,
+                token_provider=token_provider or azure_ad_token_provider,
+                project=project,
+                location=location,
             )
         except ConfigurationError as exc:
             if not (self._fallback_specs or _defer_configuration_errors):
@@ -204,13 +229,31 @@ class Client:
         temperature: Optional[float] = None,
         thinking: Union[bool, int, str, None] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        query: Optional[Mapping[str, str]] = None,
+        previous_response_id: Optional[str] = None,
+        chained_messages: int = 0,
+        **controls: Unpack[Controls],
     ) -> ChatRequest:
-        """The neutral request a call would send (handy to inspect or to test)."""
+        """The neutral request a call would send (handy to inspect or to test).
+
+        `headers` and `query` add to the Client's for this call only; `controls` (stop,
+        top_p, ...) override the Client's defaults (docs/request-options.rst).
+        """
         messages = to_messages(prompt, system)
         if not messages:
             raise ConfigurationError("nothing to send: pass a prompt or a list of messages")
         defaults = self.defaults
+        chosen = merge_controls(
+            {k: v for k, v in defaults.items() if k in CONTROL_NAMES},
+            check_controls(controls, "this call"),
+        )
         return ChatRequest(
+            **chosen,
+            headers=check_headers(headers),
+            query=dict(query or {}),
+            previous_response_id=previous_response_id,
+            chained_messages=chained_messages,
             model=model or self.model,
             messages=messages,
             tools=[to_tool(t) for t in tools],
@@ -297,10 +340,17 @@ class Client:
         """
         request = self.request(prompt, **options)
         targets = [self.target(request, retry=retry, timeouts=timeouts)]
+        # A call's own credentials stay with this client's host.
+        passed_on = without_credentials(request.headers)
         for fallback in self._fallbacks:
             targets.append(
-                fallback.target(request.model_copy(update={"model": fallback.model}))
+                fallback.target(
+                    request.model_copy(update={"model": fallback.model, "headers": passed_on})
+                )
             )
+        if self._endpoint is not None:
+            # A control or a part the provider cannot take fails here, before any thread.
+            targets[0].wire.build_request(request, self._endpoint)
         record = open(record_to, "wb") if isinstance(record_to, str) else record_to  # noqa: SIM115
         response_format = options.get("response_format")
         callbacks = [cb for cb in (on_end,) if cb is not None]

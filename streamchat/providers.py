@@ -53,6 +53,10 @@ class Preset:
 
 
 _CLASSIC_MAX_TOKENS = {"max_tokens_field": "max_tokens"}
+_NO_TOP_K = {"unsupported": ("top_k",)}
+"""Chat Completions servers whose documentation has no top_k (vLLM, llama.cpp, LM Studio
+and OpenRouter do take it)."""
+_AZURE = {"endpoint": "azure", **_NO_TOP_K}
 
 _PRESETS: Dict[str, Preset] = {}
 
@@ -145,7 +149,7 @@ def resolve_key(preset: Preset, explicit: Optional[str]) -> Optional[str]:
 for _name, _kwargs in {
     "openai": dict(wire="openai", base_url="https://api.openai.com/v1",
                    key_env=("OPENAI_API_KEY",), base_url_env="OPENAI_BASE_URL",
-                   default_model="gpt-4.1-mini"),
+                   default_model="gpt-4.1-mini", options=_NO_TOP_K),
     "openai-responses": dict(wire="openai-responses", base_url="https://api.openai.com/v1",
                              key_env=("OPENAI_API_KEY",), base_url_env="OPENAI_BASE_URL",
                              default_model="gpt-4.1-mini"),
@@ -158,14 +162,18 @@ for _name, _kwargs in {
                    key_required=False, default_model="llama3.2",
                    options={"default_port": 11434}),
     "xai": dict(base_url="https://api.x.ai/v1", key_env=("XAI_API_KEY",),
-                default_model="grok-4", options=_CLASSIC_MAX_TOKENS),
+                default_model="grok-4", options={**_CLASSIC_MAX_TOKENS, **_NO_TOP_K}),
     "groq": dict(base_url="https://api.groq.com/openai/v1", key_env=("GROQ_API_KEY",),
-                 default_model="llama-3.3-70b-versatile", options=_CLASSIC_MAX_TOKENS),
+                 default_model="llama-3.3-70b-versatile",
+                 # NOTE: Groq answers logprobs with a 400: https://console.groq.com/docs/openai
+                 options={**_CLASSIC_MAX_TOKENS,
+                          "unsupported": ("top_k", "logprobs")}),
     "openrouter": dict(base_url="https://openrouter.ai/api/v1", key_env=("OPENROUTER_API_KEY",),
                        default_model="openai/gpt-4.1-mini",
                        headers={"X-Title": "streamchat"}, options=_CLASSIC_MAX_TOKENS),
     "deepseek": dict(base_url="https://api.deepseek.com/v1", key_env=("DEEPSEEK_API_KEY",),
-                     default_model="deepseek-chat", options=_CLASSIC_MAX_TOKENS),
+                     default_model="deepseek-chat",
+                     options={**_CLASSIC_MAX_TOKENS, **_NO_TOP_K}),
     "opencode": dict(base_url="https://opencode.ai/zen/v1", key_env=("OPENCODE_API_KEY",),
                      default_model="qwen3-coder", options=_CLASSIC_MAX_TOKENS),
     "vllm": dict(base_url="http://localhost:8000/v1", key_env=("VLLM_API_KEY",),
@@ -176,6 +184,14 @@ for _name, _kwargs in {
                      options=_CLASSIC_MAX_TOKENS),
     "openai-compatible": dict(base_url=None, key_env=("OPENAI_COMPATIBLE_API_KEY",),
                               key_required=False, options=_CLASSIC_MAX_TOKENS),
+    "azure": dict(base_url=None, key_env=("AZURE_OPENAI_API_KEY",), key_required=False,
+                  base_url_env="AZURE_OPENAI_ENDPOINT", options=_AZURE),
+    "azure-responses": dict(wire="openai-responses", base_url=None,
+                            key_env=("AZURE_OPENAI_API_KEY",), key_required=False,
+                            base_url_env="AZURE_OPENAI_ENDPOINT", options=_AZURE),
+    "vertex": dict(wire="gemini", base_url=None, key_env=("GOOGLE_API_KEY",),
+                   key_required=False, default_model="gemini-2.5-flash",
+                   options={"endpoint": "vertex"}),
     "fake": dict(base_url=None, key_required=False, default_model="fake-model"),
 }.items():
     register_preset(_name, **_kwargs)  # type: ignore[arg-type]

@@ -18,19 +18,21 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", 
 MASK = "[redacted]"
 
 
-def secrets_of(targets: Sequence[Target]) -> List[str]:
-    """The keys a stream sends: its API keys and the values of credential headers."""
-    found: Set[str] = set()
+def secrets_of(targets: Sequence[Target], *tokens: Optional[str]) -> List[str]:
+    """The keys a stream sends: its API keys, the values of credential headers (the
+    Client's and the call's) and any bearer `tokens` fetched for it."""
+    values: List[Optional[str]] = list(tokens)
     for target in targets:
         endpoint = target.endpoint
         if endpoint is None:
             continue
-        values = [endpoint.api_key] + [
-            v for k, v in endpoint.headers.items() if k.lower() in CREDENTIAL_HEADERS
-        ]
-        for value in values:
-            if value:
-                found.update((value, value.split(" ", 1)[-1]))
+        headers = {**endpoint.headers, **target.request.headers}
+        values.append(endpoint.api_key)
+        values.extend(v for k, v in headers.items() if k.lower() in CREDENTIAL_HEADERS)
+    found: Set[str] = set()
+    for value in values:
+        if value:
+            found.update((value, value.split(" ", 1)[-1]))
     return sorted((s for s in found if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 
 

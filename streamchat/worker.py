@@ -138,6 +138,7 @@ class Worker:
         self._started = time.monotonic()
         self._fork = fork_generation()
         self._secrets = secrets_of(self.targets)
+        self._tokens: List[Optional[str]] = []
         first = self.targets[0]
         self.thread = threading.Thread(
             target=self._run, name=f"streamchat-{first.provider}", daemon=True
@@ -259,7 +260,12 @@ class Worker:
         deadlines.attempt_started()
         self._restart_recording()
         assert target.endpoint is not None
-        http = target.wire.build_request(target.request, target.endpoint)
+        endpoint = target.endpoint.with_token()
+        if endpoint is not target.endpoint:
+            # A fresh bearer token is as secret as a key: masked in whatever fails.
+            self._secrets = secrets_of(self.targets, endpoint.api_key, *self._tokens)
+            self._tokens.append(endpoint.api_key)
+        http = target.wire.build_request(target.request, endpoint)
         self._flush()
         try:
             body = target.transport.open(

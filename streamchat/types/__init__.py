@@ -12,6 +12,7 @@ from .events import (
     DoneEvent,
     Event,
     FallbackEvent,
+    LogprobsEvent,
     PausedEvent,
     RetryEvent,
     StartEvent,
@@ -28,7 +29,7 @@ from .events import (
 from .messages import Message, Prompt, Role, ThinkingBlock, ToolCall, to_messages
 from .parts import PART_TYPES, Audio, Detail, Document, Image, Part, Text
 from .request import ChatRequest, Effort, HttpRequest, ResponseFormat, Tool
-from .response import ChatResponse, FinishReason, Usage
+from .response import ChatResponse, FinishReason, TokenLogprob, TopLogprob, Usage
 
 __all__ = [
     "CONTENT_EVENT_TYPES",
@@ -46,6 +47,7 @@ __all__ = [
     "FinishReason",
     "HttpRequest",
     "Image",
+    "LogprobsEvent",
     "Message",
     "Part",
     "PausedEvent",
@@ -59,11 +61,13 @@ __all__ = [
     "TextEvent",
     "ThinkingBlock",
     "ThinkingEvent",
+    "TokenLogprob",
     "Tool",
     "ToolCall",
     "ToolCallDeltaEvent",
     "ToolCallEvent",
     "ToolCallStartEvent",
+    "TopLogprob",
     "Usage",
     "UsageEvent",
     "event_adapter",

@@ -3,11 +3,11 @@ makes them and the thread that consumes them, so they never change after creatio
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, Dict, Literal, Optional, Union
+from typing import Annotated, Any, Callable, Dict, List, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .response import FinishReason, Usage
+from .response import FinishReason, TokenLogprob, Usage
 
 
 class _Event(BaseModel):
@@ -88,6 +88,13 @@ class UsageEvent(_Event):
     usage: Usage
 
 
+class LogprobsEvent(_Event):
+    """Log probabilities of the output tokens that just arrived; only when asked for."""
+
+    type: Literal["logprobs"] = "logprobs"
+    logprobs: List[TokenLogprob]
+
+
 class StatusEvent(_Event):
     """A transient notice: keep-alive, model loading, waiting for the server."""
 
@@ -153,6 +160,7 @@ Event = Annotated[
         ToolCallDeltaEvent,
         ToolCallEvent,
         UsageEvent,
+        LogprobsEvent,
         StatusEvent,
         RetryEvent,
         FallbackEvent,

@@ -8,7 +8,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Type, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from .messages import Message
 
@@ -26,6 +26,10 @@ class Tool(BaseModel):
         default_factory=lambda: {"type": "object", "properties": {}}
     )
     """JSON schema of the arguments object."""
+    strict: bool = False
+    """True: the provider keeps the arguments to the schema exactly (OpenAI and
+    Anthropic `strict`, Gemini's VALIDATED calling mode); the schema must then close
+    every object (`additionalProperties: false`) and require every property."""
 
     @classmethod
     def from_model(
@@ -76,8 +80,49 @@ class ChatRequest(BaseModel):
     thinking: Union[bool, int, Effort, None] = None
     """True, a token budget, or an effort level; None leaves the provider's default."""
     stream: bool = True
+    stop: List[str] = Field(default_factory=list)
+    """Sequences that end the answer when the model produces them."""
+    top_p: Optional[float] = None
+    top_k: Optional[int] = None
+    seed: Optional[int] = None
+    presence_penalty: Optional[float] = None
+    frequency_penalty: Optional[float] = None
+    parallel_tool_calls: Optional[bool] = None
+    """False: at most one tool call per answer; None leaves the provider's default (several)."""
+    logprobs: bool = False
+    """Return each output token's log probability (ChatResponse.logprobs, `logprobs` events)."""
+    top_logprobs: Optional[int] = None
+    """How many most likely alternatives to return at each position; implies logprobs."""
+    service_tier: Optional[str] = None
+    """The provider's own word for a capacity tier ("flex", "priority", "auto", ...)."""
+    metadata: Dict[str, str] = Field(default_factory=dict)
+    """Key-value pairs the provider keeps with the request (Vertex: billing labels)."""
+    store: Optional[bool] = None
+    """Whether the provider keeps the response for later retrieval (Responses API)."""
+    previous_response_id: Optional[str] = None
+    """Continue from a stored response (Responses API) instead of resending history."""
+    chained_messages: int = 0
+    """How many leading messages the server already holds under previous_response_id:
+    a wire that can chain sends only the rest; any other sends them all and no id."""
+    headers: Dict[str, str] = Field(default_factory=dict)
+    """HTTP headers for this call, over the preset's and the Client's."""
+    query: Dict[str, str] = Field(default_factory=dict)
+    """URL query parameters for this call, added to any in the base URL."""
     extra_body: Dict[str, Any] = Field(default_factory=dict)
     """Provider-specific fields merged into the request body last."""
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop(cls, value: Any) -> Any:
+        """A single stop sequence may be given as a string."""
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value
+
+    def model_post_init(self, context: Any) -> None:
+        # Asking for alternatives is asking for log probabilities.
+        if self.top_logprobs is not None and not self.logprobs:
+            self.logprobs = True
 
 
 @dataclass(frozen=True)

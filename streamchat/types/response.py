@@ -39,6 +39,29 @@ class Usage(BaseModel):
         return Usage(**values)
 
 
+class TopLogprob(BaseModel):
+    """One candidate token at a position, with its log probability."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    logprob: float
+    bytes: Optional[List[int]] = None
+    """The token's UTF-8 bytes, where the provider gives them (a token may split a character)."""
+
+
+class TokenLogprob(BaseModel):
+    """One output token, its log probability and the most likely alternatives."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    logprob: float
+    bytes: Optional[List[int]] = None
+    top_logprobs: List[TopLogprob] = Field(default_factory=list)
+    """The most likely tokens at this position (as many as top_logprobs asked for)."""
+
+
 Parsed = TypeVar("Parsed", default=Any)
 """The type of `ChatResponse.parsed`: the response_format model when a call names one
 (`client.complete(..., response_format=City)` gives a `ChatResponse[City]`), else Any.
@@ -62,6 +85,8 @@ class ChatResponse(BaseModel, Generic[Parsed]):
     """None while the stream has not ended (a `.partial` of a failure)."""
     provider_finish_reason: Optional[str] = None
     response_id: Optional[str] = None
+    logprobs: Optional[List[TokenLogprob]] = None
+    """Each output token's log probability, when the request asked for logprobs."""
     parsed: Optional[Parsed] = None
     """The validated structured output, when a response_format was given (an instance of
     the model, or a dict for a JSON schema); None otherwise and for an interrupted answer."""

@@ -32,6 +32,7 @@ from ..types import (
     Usage,
     UsageEvent,
 )
+from . import controls
 from .anthropic_parts import FILES_BETA, add_beta, blocks, check_breakpoints, uses_files
 from .common import (
     Endpoint,
@@ -172,6 +173,8 @@ def tool_schema(tool: Tool) -> Dict[str, Any]:
     schema: Dict[str, Any] = {"name": tool.name, "input_schema": tool.parameters}
     if tool.description:
         schema["description"] = tool.description
+    if tool.strict:
+        schema["strict"] = True
     return schema
 
 
@@ -237,16 +240,18 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
     if request.temperature is not None:
         body["temperature"] = request.temperature
+    body.update(controls.anthropic(request, endpoint, body.get("tool_choice")))
     body["stream"] = request.stream
     body = merge_extra(body, request.extra_body)
     accept = "text/event-stream" if request.stream else "application/json"
     headers = {"anthropic-version": API_VERSION}
-    headers.update(auth_headers(endpoint, "x-api-key", "", accept=accept))
+    headers.update(auth_headers(endpoint, "x-api-key", "", accept=accept, request=request))
     if parts or isinstance(system, list):
         check_breakpoints(endpoint.provider, body)
         if uses_files(body):
             add_beta(headers, FILES_BETA)
-    return HttpRequest("POST", join_url(endpoint.base_url, "messages"), headers, body)
+    url = join_url(endpoint.base_url, "messages", request.query)
+    return HttpRequest("POST", url, headers, body)
 
 
 def _usage(payload: Any) -> Optional[Usage]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import (
     Any,
     Callable,
@@ -22,6 +22,7 @@ from typing import (
     TypeVar,
     Union,
 )
+from urllib.parse import urlencode
 
 from ..errors import ProtocolError, StreamChatError
 from ..types import ChatRequest, Event, FinishReason, HttpRequest, Usage, text_event
@@ -37,6 +38,18 @@ class Endpoint:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     options: Mapping[str, Any] = field(default_factory=dict)
     """Preset quirks an adapter honours, such as the name of the max-tokens field."""
+    key_header: Optional[Tuple[str, str]] = None
+    """Header and prefix for the key where the preset differs from its wire (Azure's
+    `api-key`); None sends it where the wire does."""
+    token: Optional[Callable[[], str]] = field(default=None, repr=False)
+    """Gives a current bearer token (Entra ID, Google Cloud) when credentials expire;
+    `with_token()` puts it in place of the key before each request."""
+
+    def with_token(self) -> Endpoint:
+        """This endpoint with a fresh bearer token as its key (itself when it has none)."""
+        if self.token is None:
+            return self
+        return replace(self, api_key=self.token(), key_header=("Authorization", "Bearer "))
 
 
 class FrameLike(Protocol):
@@ -71,9 +84,17 @@ def text_events(value: Any) -> List[Event]:
     return [text_event({"text": value})] if isinstance(value, str) and value else []
 
 
-def join_url(base_url: str, path: str) -> str:
-    """Join without losing a path prefix in the base (`/v1`, `/api/v1`, a proxy route)."""
-    return base_url.rstrip("/") + "/" + path.lstrip("/")
+def join_url(base_url: str, path: str, query: Optional[Mapping[str, str]] = None) -> str:
+    """Join without losing a path prefix in the base (`/v1`, `/api/v1`, a proxy route) or a
+    query string in it (Azure's `?api-version=`): the path's own query comes first, then
+    the base URL's, then `query` (a call's own parameters)."""
+    base, _, base_query = base_url.partition("?")
+    path, _, path_query = path.partition("?")
+    queries = [q for q in (path_query, base_query) if q]
+    if query:
+        queries.append(urlencode(dict(query)))
+    url = base.rstrip("/") + "/" + path.lstrip("/")
+    return url + "?" + "&".join(queries) if queries else url
 
 
 _raw_decode = json.JSONDecoder().raw_decode
@@ -273,10 +294,16 @@ def auth_headers(
     key_header: str = "Authorization",
     scheme: str = "Bearer ",
     accept: str = "text/event-stream",
+    request: Optional[ChatRequest] = None,
 ) -> Dict[str, str]:
-    """Base headers for a JSON streaming request, with the key where the provider wants it."""
+    """Base headers for a JSON streaming request, with the key where the provider wants it,
+    then the preset's and the Client's headers, then the call's own."""
     headers = {"Content-Type": "application/json", "Accept": accept}
+    if endpoint.key_header is not None:
+        key_header, scheme = endpoint.key_header
     if endpoint.api_key:
         headers[key_header] = scheme + endpoint.api_key
     headers.update(endpoint.headers)
+    if request is not None:
+        headers.update(request.headers)
     return headers

@@ -34,6 +34,7 @@ from ..types import (
     UsageEvent,
     text_event,
 )
+from . import controls
 from .common import (
     Endpoint,
     FrameLike,
@@ -179,12 +180,12 @@ def _declaration(tool: Tool) -> Dict[str, Any]:
     return declaration
 
 
-def _tool_config(choice: Optional[str]) -> Optional[Dict[str, Any]]:
-    if choice is None:
-        return None
-    if choice in _TOOL_MODES:
-        return {"functionCallingConfig": {"mode": _TOOL_MODES[choice]}}
-    return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [choice]}}
+def _tool_config(request: ChatRequest) -> Optional[Dict[str, Any]]:
+    choice = request.tool_choice
+    if choice is not None and choice not in _TOOL_MODES:
+        return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [choice]}}
+    mode = controls.gemini_calling_mode(request, _TOOL_MODES.get(choice or ""))
+    return None if mode is None else {"functionCallingConfig": {"mode": mode}}
 
 
 def _thinking_config(thinking: Any, model: str) -> Optional[Dict[str, Any]]:
@@ -287,7 +288,7 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
         body["systemInstruction"] = {"parts": system}
     if request.tools:
         body["tools"] = [{"functionDeclarations": [_declaration(t) for t in request.tools]}]
-        tool_config = _tool_config(request.tool_choice)
+        tool_config = _tool_config(request)
         if tool_config is not None:
             body["toolConfig"] = tool_config
     generation = drop_none(
@@ -300,18 +301,22 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     if request.response_format is not None:
         generation["responseMimeType"] = "application/json"
         generation["responseSchema"] = gemini_schema(request.response_format.json_schema)
+    sampling, top_level = controls.gemini(request, endpoint)
+    generation.update(sampling)
     if generation:
         body["generationConfig"] = generation
+    body.update(top_level)
     body = merge_extra(body, request.extra_body)
     # NOTE: without alt=sse the stream is one JSON array, not Server-Sent Events.
     method = "streamGenerateContent?alt=sse" if request.stream else "generateContent"
-    url = join_url(endpoint.base_url, f"{_model_path(request.model)}:{method}")
+    url = join_url(endpoint.base_url, f"{_model_path(request.model)}:{method}", request.query)
     # NOTE: the key goes in a header, never in ?key=, which would leak into logs and errors.
     headers = auth_headers(
         endpoint,
         "x-goog-api-key",
         "",
         accept="text/event-stream" if request.stream else "application/json",
+        request=request,
     )
     return HttpRequest("POST", url, headers, body)
 

@@ -27,6 +27,7 @@ from ..types import (
     ThinkingEvent,
     UsageEvent,
 )
+from . import controls
 from .common import (
     Endpoint,
     FrameLike,
@@ -127,14 +128,20 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
         body["tools"] = [tool_schema(t) for t in request.tools]
     if request.response_format is not None:
         body["format"] = request.response_format.json_schema
+    sampling, top_level = controls.ollama(request, endpoint)
     options = drop_none({"num_predict": request.max_tokens, "temperature": request.temperature})
+    options.update(sampling)
     if options:
         body["options"] = options
+    body.update(top_level)
     body = merge_extra(drop_none(body), request.extra_body)
     headers = auth_headers(
-        endpoint, accept="application/x-ndjson" if request.stream else "application/json"
+        endpoint,
+        accept="application/x-ndjson" if request.stream else "application/json",
+        request=request,
     )
-    return HttpRequest("POST", join_url(endpoint.base_url, "api/chat"), headers, body)
+    url = join_url(endpoint.base_url, "api/chat", request.query)
+    return HttpRequest("POST", url, headers, body)
 
 
 class Decoder:

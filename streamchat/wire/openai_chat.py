@@ -10,6 +10,7 @@ https://platform.openai.com/docs/guides/pdf-files (file), https://platform.opena
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional
+from urllib.parse import quote
 
 from ..types import (
     Audio,
@@ -29,6 +30,7 @@ from ..types import (
     UsageEvent,
     text_event,
 )
+from . import controls
 from .common import (
     Endpoint,
     FrameLike,
@@ -139,14 +141,14 @@ def _message(message: Message, provider: str) -> Dict[str, Any]:
 
 
 def tool_schema(tool: Tool) -> Dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {
-            "name": tool.name,
-            "description": tool.description,
-            "parameters": tool.parameters,
-        },
+    function: Dict[str, Any] = {
+        "name": tool.name,
+        "description": tool.description,
+        "parameters": tool.parameters,
     }
+    if tool.strict:
+        function["strict"] = True
+    return {"type": "function", "function": function}
 
 
 def tool_choice(choice: Optional[str]) -> Any:
@@ -177,12 +179,17 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
         body[options.get("max_tokens_field", "max_completion_tokens")] = request.max_tokens
     body["temperature"] = request.temperature
     body["reasoning_effort"] = effort_for(request.thinking)
+    body.update(controls.openai_chat(request, endpoint))
     body = merge_extra(drop_none(body), request.extra_body)
     accept = "text/event-stream" if request.stream else "application/json"
+    path = "chat/completions"
+    if options.get("deployment_path"):
+        # NOTE: Azure's dated API names the deployment (our model) in the path.
+        path = f"deployments/{quote(request.model, safe='')}/chat/completions"
     return HttpRequest(
         "POST",
-        join_url(endpoint.base_url, "chat/completions"),
-        auth_headers(endpoint, accept=accept),
+        join_url(endpoint.base_url, path, request.query),
+        auth_headers(endpoint, accept=accept, request=request),
         body,
     )
 

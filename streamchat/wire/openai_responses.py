@@ -32,6 +32,7 @@ from ..types import (
     Usage,
     UsageEvent,
 )
+from . import controls
 from .common import (
     Endpoint,
     FrameLike,
@@ -137,12 +138,13 @@ def _input_items(message: Message, provider: str) -> List[Dict[str, Any]]:
 
 def tool_schema(tool: Tool) -> Dict[str, Any]:
     # NOTE: Responses tools are flat: no nested "function" object as in Chat Completions.
-    return {
+    schema = {
         "type": "function",
         "name": tool.name,
         "description": tool.description,
         "parameters": tool.parameters,
     }
+    return {**schema, "strict": True} if tool.strict else schema
 
 
 def tool_choice(choice: Optional[str]) -> Any:
@@ -158,7 +160,9 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
         for m in request.messages if m.role == "system" and m.content
     ]
     items: List[Dict[str, Any]] = []
-    for message in request.messages:
+    # NOTE: with previous_response_id the server holds the earlier turns: send the rest.
+    held = request.chained_messages if request.previous_response_id else 0
+    for message in request.messages[held:]:
         if message.role != "system":
             items.extend(_input_items(message, provider))
     body: Dict[str, Any] = {
@@ -187,11 +191,15 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     if effort is not None:
         # NOTE: reasoning text is only streamed as a summary, and only when one is asked for.
         body["reasoning"] = {"effort": effort, "summary": "auto"}
+    body.update(controls.openai_responses(request, endpoint))
     body = merge_extra(drop_none(body), request.extra_body)
     headers = auth_headers(
-        endpoint, accept="text/event-stream" if request.stream else "application/json"
+        endpoint,
+        accept="text/event-stream" if request.stream else "application/json",
+        request=request,
     )
-    return HttpRequest("POST", join_url(endpoint.base_url, "responses"), headers, body)
+    url = join_url(endpoint.base_url, "responses", request.query)
+    return HttpRequest("POST", url, headers, body)
 
 
 class Decoder:
