@@ -45,7 +45,7 @@ from .target import Target
 from .transport import Transport
 from .types import ChatRequest, ChatResponse, Prompt, ResponseFormat, Tool, Usage, to_messages
 from .wire.common import Endpoint
-from .wire.openai_responses import is_responses_only_model
+from .wire.openai_models import is_responses_only_model
 
 if TYPE_CHECKING:
     import threading

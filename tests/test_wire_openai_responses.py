@@ -35,6 +35,7 @@ from streamchat.types import (
     ToolCallStartEvent,
     Usage,
 )
+from streamchat.wire import openai_models
 from streamchat.wire import openai_responses as wire
 from streamchat.wire.common import Endpoint
 from streamchat.wire.errors import is_not_chat_model_error
@@ -504,7 +505,7 @@ def test_other_404_bodies_are_not(body: Any) -> None:
 
 def test_responses_only_prefixes_cover_the_documented_families() -> None:
     for prefix in ("gpt-5-codex", "codex-", "o1-pro", "o3-pro", "gpt-5-pro"):
-        assert prefix in wire.RESPONSES_ONLY_MODEL_PREFIXES
+        assert prefix in openai_models.RESPONSES_ONLY_MODEL_PREFIXES
 
 
 @pytest.mark.parametrize(("model", "only"), [
@@ -515,4 +516,4 @@ def test_responses_only_prefixes_cover_the_documented_families() -> None:
     ("o3-mini", False), ("gpt-4o", False),
 ])
 def test_responses_only_models(model: str, only: bool) -> None:
-    assert wire.is_responses_only_model(model) is only
+    assert openai_models.is_responses_only_model(model) is only
