@@ -209,6 +209,11 @@ class Chat:
         """Run a turn to its end and return the ChatResponse (interrupted or not)."""
         return self.stream(prompt, **options).final()
 
+    def display(self, prompt: Optional[Prompt] = None, **options: Any) -> None:
+        """Run a turn rendered live in a Jupyter cell (see `Stream.display`); the answer
+        joins the history as `send`'s does, a partial one if the kernel was interrupted."""
+        self.stream(prompt, **options).display()
+
     def add_tool_result(self, call_id: str, result: Any) -> Message:
         """Answer a tool call of the last answer; `result` is a string or anything JSON can
         encode. The tool's name is taken from the call (Gemini and Ollama match by name)."""

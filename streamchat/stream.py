@@ -277,6 +277,14 @@ class Stream(Generic[Parsed]):
 
         return sse_body(self)
 
+    def display(self) -> None:
+        """Render the answer live as Markdown in a Jupyter cell, reasoning folded away and
+        usage at the end; a kernel interrupt stops it and keeps the partial answer (see
+        streamchat.notebook). Then `final()` gives the response."""
+        from .notebook import display
+
+        display(self)
+
     # -- stopping -------------------------------------------------------------------
 
     def interrupt(self) -> None:

@@ -17,6 +17,7 @@ from ..types import (
     ThinkingEvent,
     ToolCallEvent,
 )
+from ..types.response import usage_summary
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 
@@ -111,12 +112,7 @@ def usage_line(response: Optional[ChatResponse], label: str) -> str:
     usage = response.usage if response is not None else None
     if usage is None:
         return f"[{label}] no usage reported"
-    line = f"[{label}] {usage.input_tokens or 0} in / {usage.output_tokens or 0} out tokens"
-    if usage.reasoning_tokens:
-        line += f" ({usage.reasoning_tokens} reasoning)"
-    if usage.cost_usd is not None:
-        line += f", ${usage.cost_usd:.6f}"
-    return line
+    return f"[{label}] {usage_summary(usage)}"
 
 
 def response_label(response: Optional[ChatResponse], fallback: str) -> str:

@@ -91,6 +91,10 @@ class ChatResponse(BaseModel, Generic[Parsed]):
     """The validated structured output, when a response_format was given (an instance of
     the model, or a dict for a JSON schema); None otherwise and for an interrupted answer."""
 
+    def _repr_markdown_(self) -> str:
+        # Jupyter shows a response that ends a cell as its answer, not as a pydantic repr.
+        return response_markdown(self)
+
     def to_message(self) -> Message:
         """The assistant message to append to a conversation."""
         return Message(
@@ -100,3 +104,44 @@ class ChatResponse(BaseModel, Generic[Parsed]):
             thinking=list(self.thinking_blocks),
             interrupted=self.finish_reason in ("cancelled", "paused"),
         )
+
+
+def usage_summary(usage: Usage) -> str:
+    """`12 in / 40 out tokens (8 reasoning), $0.000069`: how the CLI and notebooks show it."""
+    line = f"{usage.input_tokens or 0} in / {usage.output_tokens or 0} out tokens"
+    if usage.reasoning_tokens:
+        line += f" ({usage.reasoning_tokens} reasoning)"
+    if usage.cost_usd is not None:
+        line += f", ${usage.cost_usd:.6f}"
+    return line
+
+
+def response_markdown(response: ChatResponse, *, live: bool = False) -> str:
+    """A response as Markdown for Jupyter: reasoning folded away in a `<details>` block,
+    the answer, tool calls, an interrupted answer marked, and usage and cost at the end.
+    `live`: the answer is still arriving (a cursor, no footer yet)."""
+    parts: List[str] = []
+    if response.thinking:
+        summary = "Thinking…" if live and not response.text else "Thinking"
+        parts.append(
+            f"<details><summary>{summary}</summary>\n\n{response.thinking}\n\n</details>"
+        )
+    text = response.text + (" ▌" if live else "")
+    if text:
+        parts.append(text)
+    for call in response.tool_calls:
+        parts.append(f"**tool call** `{call.name}({call.raw_arguments})`")
+    if live:
+        return "\n\n".join(parts)
+    footer: List[str] = []
+    if response.finish_reason in ("cancelled", "paused"):
+        footer.append(f"**{response.finish_reason}**: the answer above is partial")
+    elif response.finish_reason not in (None, "stop", "tool_calls"):
+        footer.append(f"finish reason: {response.finish_reason}")
+    if response.usage is not None:
+        label = f"{response.provider} {response.model}".strip()
+        usage = usage_summary(response.usage)
+        footer.append(f"{label}: {usage}" if label else usage)
+    if footer:
+        parts.append("*" + " · ".join(footer) + "*")
+    return "\n\n".join(parts)
