@@ -11,12 +11,12 @@ from __future__ import annotations
 import itertools
 import re
 from typing import TYPE_CHECKING, Any, Dict, Optional, Pattern, Tuple, Union
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from ..providers import get_preset
-from .recording import parse_json
-from .render import DEFAULT_MODEL, render_request
-from .script import WIRES, make_script
+from .recording import Headers, RecordedRequest, parse_json
+from .render import DEFAULT_MODEL, read_parts, render_error, render_request
+from .script import WIRES, make_script, replied
 
 if TYPE_CHECKING:
     import responses
@@ -54,7 +54,7 @@ def add_stream(
 
     `script` takes the content and fault fields of `FakeServer.enqueue()` (text,
     thinking, tool_calls, usage, finish_reason, chunk_size, status, body, headers,
-    retry_after, truncate_after, malformed_after, error_event). The request decides
+    retry_after, truncate_after, malformed_after, error_event, reply). The request decides
     between a stream and a plain JSON body, as the real API's does. Several registrations
     for one URL answer in order, the last one repeating (that is `responses`' rule).
     """
@@ -69,9 +69,20 @@ def add_stream(
 
     def callback(request: PreparedRequest) -> Tuple[int, Dict[str, str], bytes]:
         raw = request.body or b""
-        path = urlsplit(request.url or "").path
-        body = parse_json(raw if isinstance(raw, bytes) else raw.encode())
-        rendered = render_request(parsed_script, wire, body, path, next(counter))
+        raw = raw if isinstance(raw, bytes) else raw.encode()
+        url = urlsplit(request.url or "")
+        body = parse_json(raw)
+        parts, problem = read_parts(wire, body)
+        if problem is not None:
+            rendered = render_error(wire, 400, message=problem)
+        else:
+            record = RecordedRequest(
+                method="POST", path=url.path, query=dict(parse_qsl(url.query)),
+                headers=Headers(dict(request.headers)), json=body, body=raw, wire=wire,
+                parts=parts,
+            )
+            script = replied(parsed_script, record)
+            rendered = render_request(script, wire, body, url.path, next(counter))
         return rendered.status, dict(rendered.headers), rendered.body
 
     result: responses.BaseResponse = rsps.add_callback(

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from io import BufferedIOBase
-from typing import Any, Iterator, List, Mapping, Optional
+from typing import Any, Iterator, List, Mapping, Optional, Tuple
+
+from ..types import Audio, Document, Image, Part
 
 
 class Headers(Mapping[str, str]):
@@ -46,6 +48,24 @@ class RecordedRequest:
     body: bytes = field(default=b"", repr=False)
     wire: Optional[str] = None
     """The wire format the path belongs to, or None for other paths."""
+    parts: Tuple[Part, ...] = field(default=(), repr=False)
+    """The content parts of the user turns and tool results, read back from the wire's
+    shapes into streamchat's own: `Text`, `Image`, `Document`, `Audio`."""
+
+    @property
+    def images(self) -> List[Image]:
+        """The images the request carried, in order."""
+        return [p for p in self.parts if isinstance(p, Image)]
+
+    @property
+    def documents(self) -> List[Document]:
+        """The documents the request carried, in order."""
+        return [p for p in self.parts if isinstance(p, Document)]
+
+    @property
+    def audio(self) -> List[Audio]:
+        """The recordings the request carried, in order."""
+        return [p for p in self.parts if isinstance(p, Audio)]
 
 
 def read_body(rfile: BufferedIOBase, transfer_encoding: str, content_length: str) -> bytes:

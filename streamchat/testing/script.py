@@ -8,12 +8,14 @@ wrong on the way (an HTTP error, a stall, a cut, an in-stream error).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ..providers import WIRE_MODULES
 from ..types import ToolCall, Usage
+from .recording import RecordedRequest
 
 WIRES: Tuple[str, ...] = tuple(WIRE_MODULES)
 """The wire formats the fake speaks."""
@@ -31,6 +33,9 @@ FRAMINGS: Tuple[str, ...] = ("chunked", "content-length", "close")
 RESETS: Tuple[str, ...] = ("before_headers", "after_first_byte")
 
 ToolCallLike = Union[Mapping[str, Any], ToolCall]
+Reply = Callable[[RecordedRequest], Union[str, Mapping[str, Any], "Script"]]
+"""A reply that depends on the request: the answer's text, a dict of `enqueue()` fields,
+or a Script."""
 UsageLike = Union[Mapping[str, Any], Usage]
 
 
@@ -79,6 +84,10 @@ class Script:
     reason such as "length", mapped to each provider's own word; any other string is sent
     verbatim), `model` (defaults to the model asked for).
 
+    Depending on the request: `reply` is called with the `RecordedRequest` when the request
+    arrives (its `parts`, `images`, `json`, ...) and returns the answer's text, a dict of
+    these fields, or a Script, which take the place of the script's own fields.
+
     Pacing: `chunk_size` splits text into deltas of n characters (default: a few words per
     delta); `chunk_delay` pauses between frames.
 
@@ -117,6 +126,7 @@ class Script:
     error_event: Union[bool, str, Mapping[str, Any], None] = None
     reset: Optional[str] = None
     framing: str = "chunked"
+    reply: Optional[Reply] = field(default=None, compare=False)
 
     @property
     def has_content(self) -> bool:
@@ -153,6 +163,7 @@ def make_script(
     error_event: Union[bool, str, Mapping[str, Any], None] = None,
     reset: Optional[str] = None,
     framing: str = "chunked",
+    reply: Optional[Reply] = None,
 ) -> Script:
     """Build a Script from friendly arguments, refusing nonsense early.
 
@@ -205,7 +216,24 @@ def make_script(
         error_event=error_event,
         reset=reset,
         framing=framing,
+        reply=reply,
     )
+
+
+def replied(script: Script, request: RecordedRequest) -> Script:
+    """The script with its `reply` applied to the request that arrived: the reply's text
+    or fields take the place of the script's own."""
+    if script.reply is None:
+        return script
+    answer = script.reply(request)
+    if isinstance(answer, Script):
+        return answer
+    if isinstance(answer, str):
+        return dataclasses.replace(script, text=answer, reply=None)
+    if not isinstance(answer, Mapping):
+        raise TypeError(f"a reply returns a str, a dict of fields or a Script, not {answer!r}")
+    fields = make_script(**answer)
+    return dataclasses.replace(script, reply=None, **{k: getattr(fields, k) for k in answer})
 
 
 def _tool_call(call: ToolCallLike) -> ToolCallSpec:

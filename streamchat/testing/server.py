@@ -21,17 +21,19 @@ from types import TracebackType
 from typing import Any, Deque, List, NoReturn, Optional, Set, Tuple, Type
 from urllib.parse import parse_qsl, urlsplit
 
+from ..types import Part
 from .recording import Headers, RecordedRequest, parse_json, read_body
 from .render import (
     Rendered,
     answer_get,
     base_path,
     not_found,
+    read_parts,
     render_error,
     render_request,
     wire_for_path,
 )
-from .script import Script, make_script
+from .script import Script, make_script, replied
 
 logger = logging.getLogger("streamchat.testing")
 
@@ -288,23 +290,35 @@ class _Handler(BaseHTTPRequestHandler):
         raw = read_body(self.rfile, self.headers.get("Transfer-Encoding", ""),
                         self.headers.get("Content-Length", ""))
         parsed = parse_json(raw)
-        wire = self._record(url.path, url.query, raw, parsed)
+        wire = wire_for_path(url.path)
+        parts, problem = read_parts(wire, parsed)
+        record = self._record(url.path, url.query, raw, parsed, wire, parts)
         if wire is None:
             self._respond(Script(framing="content-length"), not_found(url.path))
             return
         if raw and parsed is None:
-            error = render_error(wire, 400, message="The request body is not valid JSON.")
-            self._respond(Script(), error)
+            problem = "The request body is not valid JSON."
+        if problem is not None:
+            self._respond(Script(), render_error(wire, 400, message=problem))
             return
         script, seq = self.server._next_script()
+        try:
+            script = replied(script, record)
+        except Exception as exc:  # the test's own reply function failed: say so, as a 500
+            logger.exception("fake server: the scripted reply raised")
+            message = f"streamchat's fake provider: the scripted reply raised {exc!r}"
+            self._respond(Script(), render_error(wire, 500, message=message))
+            return
         if script.reset == "before_headers":
             self.close_connection = True
             return
         self._respond(script, render_request(script, wire, parsed, url.path, seq))
 
-    def _record(self, path: str, query: str, raw: bytes, parsed: Any) -> Optional[str]:
-        wire = wire_for_path(path) if self.command == "POST" else None
-        self.server._record(RecordedRequest(
+    def _record(
+        self, path: str, query: str, raw: bytes, parsed: Any, wire: Optional[str] = None,
+        parts: Tuple[Part, ...] = (),
+    ) -> RecordedRequest:
+        record = RecordedRequest(
             method=self.command,
             path=path,
             query=dict(parse_qsl(query, keep_blank_values=True)),
@@ -312,8 +326,10 @@ class _Handler(BaseHTTPRequestHandler):
             json=parsed,
             body=raw,
             wire=wire,
-        ))
-        return wire
+            parts=parts,
+        )
+        self.server._record(record)
+        return record
 
     # --- responses ----------------------------------------------------------------------
 

@@ -16,13 +16,16 @@ from .common import (
     split_arguments,
     split_text,
 )
+from .parts import UnreadablePart
 from .registry import (
     answer_get,
     base_path,
     content_type,
     keepalive_frame,
     model_of,
+    parts_of,
     prompt_text,
+    read_parts,
     wants_stream,
     wire_for_path,
 )
@@ -33,6 +36,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "SSE_TYPE",
     "Rendered",
+    "UnreadablePart",
     "answer_get",
     "base_path",
     "content_type",
@@ -41,7 +45,9 @@ __all__ = [
     "keepalive_frame",
     "model_of",
     "not_found",
+    "parts_of",
     "prompt_text",
+    "read_parts",
     "render",
     "render_error",
     "render_request",

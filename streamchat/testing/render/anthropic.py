@@ -10,9 +10,21 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ...types import Document, Image, Part, Text
 from ..script import TokenCounts
 from .common import Plan, Wire, compact, messages_prompt, named, quoted, signature
 from .errors import ErrorInfo
+from .parts import (
+    ReadPart,
+    UnreadablePart,
+    content_parts,
+    decoded,
+    items,
+    made,
+    mapping,
+    string,
+    typed,
+)
 
 PING = named("ping", '{"type": "ping"}')
 
@@ -115,6 +127,80 @@ def error_frames(
     return [named("error", json.dumps(payload, ensure_ascii=False))]
 
 
+# --- what a request carried ---------------------------------------------------------------
+# https://docs.anthropic.com/en/docs/build-with-claude/vision, .../pdf-support, .../citations,
+# .../files, .../prompt-caching
+
+_MEDIA_TYPES = {
+    "image": ("image/jpeg", "image/png", "image/gif", "image/webp"),
+    "document": ("application/pdf",),
+}
+
+
+def _source(item: Mapping[str, Any]) -> List[Part]:
+    kind = str(item["type"])
+    part = Image if kind == "image" else Document
+    source = mapping(item.get("source"), f"{kind}.source")
+    cache = _cache(item)
+    origin = source.get("type")
+    if origin == "base64":
+        media_type = source.get("media_type")
+        if media_type not in _MEDIA_TYPES[kind]:
+            raise UnreadablePart(f"{kind}.source.media_type {media_type!r} is not one of "
+                                 f"{', '.join(_MEDIA_TYPES[kind])}")
+        data = decoded(source.get("data"), f"{kind}.source.data")
+        return [made(part, kind, data=data, media_type=media_type, cache=cache)]
+    if origin == "url":
+        return [made(part, kind, url=string(source.get("url"), f"{kind}.source.url"), cache=cache)]
+    if origin == "file":
+        file_id = string(source.get("file_id"), f"{kind}.source.file_id")
+        return [made(part, kind, file_id=file_id, cache=cache)]
+    if origin == "text" and kind == "document":
+        text = string(source.get("data"), "document.source.data")
+        return [Document(data=text.encode(), media_type="text/plain", cache=cache)]
+    raise UnreadablePart(f"unknown {kind}.source type {origin!r}")
+
+
+def _cache(item: Mapping[str, Any]) -> bool:
+    control = item.get("cache_control")
+    if control is None:
+        return False
+    if mapping(control, "cache_control").get("type") != "ephemeral":
+        raise UnreadablePart(f"cache_control.type must be ephemeral, not {control!r}")
+    return True
+
+
+def _text(item: Mapping[str, Any]) -> List[Part]:
+    return [Text(string(item.get("text"), "text"), cache=_cache(item))]
+
+
+def _tool_result(item: Mapping[str, Any]) -> List[Part]:
+    return content_parts(item.get("content", ""), _read)
+
+
+def _none(item: Mapping[str, Any]) -> List[Part]:
+    return []
+
+
+_READERS: Dict[str, ReadPart] = {
+    "text": _text, "image": _source, "document": _source, "tool_result": _tool_result,
+    "tool_use": _none, "thinking": _none, "redacted_thinking": _none,
+}
+
+
+def _read(item: Any) -> List[Part]:
+    return typed(item, _READERS, "content block")
+
+
+def request_parts(body: Any) -> List[Part]:
+    """The parts of the user turns (tool results included) of a Messages request."""
+    parts: List[Part] = []
+    for message in items(body.get("messages", []), "messages"):
+        if isinstance(message, Mapping) and message.get("role") == "user":
+            parts.extend(content_parts(message.get("content", ""), _read))
+    return parts
+
+
 WIRE = Wire(
     name="anthropic",
     base_path="/v1",
@@ -130,6 +216,7 @@ WIRE = Wire(
             "content_filter": "refusal"},
     keepalive=PING,
     request_id=("request-id", 24),
+    parts=request_parts,
     call_prefix="toolu_",
     messages={"overloaded": "Overloaded",
               "context_overflow": "prompt is too long: 210000 tokens > 200000 maximum"},

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 
+from ...types import Part
 from ..script import TokenCounts, ToolCallSpec
 from .errors import ErrorInfo
 
@@ -118,6 +119,10 @@ def no_get(path: str) -> Optional[Rendered]:
     return None
 
 
+def no_parts(body: Any) -> List[Part]:
+    return []
+
+
 @dataclass(frozen=True)
 class Wire:
     """What the renderer and the fake server know about one wire format."""
@@ -154,6 +159,9 @@ class Wire:
     model_of: Callable[[Any, str], str] = body_model
     get: Callable[[str], Optional[Rendered]] = no_get
     """The answer to a GET of a path the wire serves besides chat (model lists, probes)."""
+    parts: Callable[[Any], List[Part]] = no_parts
+    """The content parts of a request's user turns and tool results, read back into
+    streamchat's parts; raises `parts.UnreadablePart` for a shape the provider refuses."""
 
 
 # --- text, ids and counts ---------------------------------------------------------------

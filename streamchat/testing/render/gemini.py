@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from ...types import Audio, Document, Image, Part, Text
 from .common import DEFAULT_MODEL, Plan, Wire, last_user_text, number, quoted, signature
 from .errors import ErrorInfo
+from .parts import UnreadablePart, decoded, items, made, mapping, string
 
 
 def _google(value: Any) -> str:
@@ -124,6 +126,48 @@ def prompt(body: Any) -> str:
     return last_user_text(body.get("contents"), "user") if isinstance(body, Mapping) else ""
 
 
+# --- what a request carried ---------------------------------------------------------------
+# https://ai.google.dev/api/caching#Part (inlineData, fileData) and
+# https://ai.google.dev/gemini-api/docs/function-calling#multimodal (functionResponse.parts)
+
+
+def _kind(media_type: str) -> Callable[..., Part]:
+    family = media_type.split("/", 1)[0]
+    return Image if family == "image" else Audio if family == "audio" else Document
+
+
+def _part(item: Any) -> List[Part]:
+    fields = mapping(item, "part")
+    if "text" in fields:
+        return [Text(string(fields["text"], "text"))]
+    if "inlineData" in fields:
+        blob = mapping(fields["inlineData"], "inlineData")
+        media_type = string(blob.get("mimeType"), "inlineData.mimeType")
+        data = decoded(blob.get("data"), "inlineData.data")
+        return [made(_kind(media_type), "inlineData", data=data, media_type=media_type)]
+    if "fileData" in fields:
+        file = mapping(fields["fileData"], "fileData")
+        media_type = string(file.get("mimeType"), "fileData.mimeType")
+        uri = string(file.get("fileUri"), "fileData.fileUri")
+        return [made(_kind(media_type), "fileData", url=uri, media_type=media_type)]
+    if "functionResponse" in fields:
+        response = mapping(fields["functionResponse"], "functionResponse")
+        return [p for sub in items(response.get("parts", []), "parts") for p in _part(sub)]
+    if "functionCall" in fields:
+        return []
+    raise UnreadablePart(f"a part with none of text, inlineData, fileData: {sorted(fields)}")
+
+
+def request_parts(body: Any) -> List[Part]:
+    """The parts of the user turns (function responses included) of a Gemini request."""
+    parts: List[Part] = []
+    for content in items(body.get("contents", []), "contents"):
+        if isinstance(content, Mapping) and content.get("role", "user") == "user":
+            for item in items(content.get("parts", []), "parts"):
+                parts.extend(_part(item))
+    return parts
+
+
 WIRE = Wire(
     name="gemini",
     base_path="/v1beta",
@@ -139,6 +183,7 @@ WIRE = Wire(
     stream_type="text/event-stream",
     body_type="application/json; charset=UTF-8",
     keepalive=b": ping\r\n\r\n",
+    parts=request_parts,
     messages={"context_overflow": "The input token count (1200000) exceeds the maximum number "
                                   "of tokens allowed (1048576)."},
     not_found="models/{model} is not found for API version v1beta, or is not supported for "

@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ...types import Image, Part, Text
+from ...types.parts import sniff
 from .common import DEFAULT_MODEL, Plan, Rendered, Wire, compact, messages_prompt, quoted
 from .errors import ErrorInfo
+from .parts import UnreadablePart, decoded, items, string
 
 _JSON = "application/json; charset=utf-8"
 
@@ -109,6 +112,28 @@ def probes(path: str) -> Optional[Rendered]:
     return Rendered(200, (("Content-Type", kind),), (answer,))
 
 
+# --- what a request carried ---------------------------------------------------------------
+# https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-with-images
+
+
+def request_parts(body: Any) -> List[Part]:
+    """The text and images of the user and tool messages of a chat request."""
+    parts: List[Part] = []
+    for message in items(body.get("messages", []), "messages"):
+        if not isinstance(message, Mapping) or message.get("role") not in ("user", "tool"):
+            continue
+        text = string(message.get("content", ""), "content")
+        if text:
+            parts.append(Text(text))
+        for i, image in enumerate(items(message.get("images", []), "images")):
+            data = decoded(image, f"images[{i}]")
+            media_type = sniff(data[:16])
+            if media_type is None or not media_type.startswith("image/"):
+                raise UnreadablePart(f"images[{i}] is not an image Ollama can read")
+            parts.append(Image(data=data, media_type=media_type))
+    return parts
+
+
 WIRE = Wire(
     name="ollama",
     base_path="",
@@ -128,4 +153,5 @@ WIRE = Wire(
     not_found='model "{model}" not found, try pulling it first',
     wants_stream=wants_stream,
     get=probes,
+    parts=request_parts,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ...types import Audio, Document, Image, Part, Text
 from ..script import TokenCounts
 from .common import (
     CREATED,
@@ -25,6 +26,19 @@ from .common import (
     quoted,
 )
 from .errors import ErrorInfo
+from .parts import (
+    ReadPart,
+    UnreadablePart,
+    content_parts,
+    data_url,
+    decoded,
+    from_url,
+    items,
+    made,
+    mapping,
+    string,
+    typed,
+)
 
 
 def usage_object(usage: TokenCounts) -> Dict[str, Any]:
@@ -138,6 +152,58 @@ def models(path: str) -> Optional[Rendered]:
                     (json.dumps(listing).encode(),))
 
 
+# --- what a request carried ---------------------------------------------------------------
+# https://platform.openai.com/docs/guides/images-vision, .../pdf-files, .../audio
+
+_AUDIO_FORMATS = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+
+
+def _image(item: Mapping[str, Any]) -> List[Part]:
+    image = mapping(item.get("image_url"), "image_url")
+    if image.get("detail") not in (None, "auto", "low", "high"):
+        raise UnreadablePart(f"image_url.detail must be auto, low or high, not {image['detail']!r}")
+    return [from_url(Image, image.get("url"), "image_url.url", detail=image.get("detail"))]
+
+
+def _file(item: Mapping[str, Any]) -> List[Part]:
+    file = mapping(item.get("file"), "file")
+    if file.get("file_id") is not None:
+        return [Document(file_id=string(file["file_id"], "file.file_id"))]
+    fields = data_url(file.get("file_data"), "file.file_data")
+    if fields["media_type"] != "application/pdf":
+        raise UnreadablePart("file.file_data must be a PDF")
+    return [made(Document, "file", name=file.get("filename"), **fields)]
+
+
+def _audio(item: Mapping[str, Any]) -> List[Part]:
+    audio = mapping(item.get("input_audio"), "input_audio")
+    media_type = _AUDIO_FORMATS.get(str(audio.get("format")))
+    if media_type is None:
+        raise UnreadablePart(f"input_audio.format must be wav or mp3, not {audio.get('format')!r}")
+    return [Audio(data=decoded(audio.get("data"), "input_audio.data"), media_type=media_type)]
+
+
+def _text(item: Mapping[str, Any]) -> List[Part]:
+    return [Text(string(item.get("text"), "text"))]
+
+
+_READERS: Dict[str, ReadPart] = {
+    "text": _text,
+    "image_url": _image,
+    "file": _file,
+    "input_audio": _audio,
+}
+
+
+def request_parts(body: Any) -> List[Part]:
+    """The parts of the user messages and tool results of a Chat Completions request."""
+    parts: List[Part] = []
+    for message in items(body.get("messages", []), "messages"):
+        if isinstance(message, Mapping) and message.get("role") in ("user", "tool"):
+            parts.extend(content_parts(message.get("content", ""),
+                                       lambda item: typed(item, _READERS, "content part")))
+    return parts
+
 WIRE = Wire(
     name="openai",
     base_path="/v1",
@@ -152,4 +218,5 @@ WIRE = Wire(
     finish={},
     request_id=("x-request-id", 64),
     get=models,
+    parts=request_parts,
 )

@@ -10,10 +10,22 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ...types import Document, Image, Part, Text
 from ..script import TokenCounts
 from .common import CREATED, OBFUSCATION, Plan, Wire, compact, last_user_text, named, quoted
 from .errors import ErrorInfo
 from .openai_chat import error_body
+from .parts import (
+    ReadPart,
+    UnreadablePart,
+    content_parts,
+    data_url,
+    from_url,
+    items,
+    made,
+    string,
+    typed,
+)
 
 
 def _usage(usage: TokenCounts) -> Dict[str, Any]:
@@ -171,6 +183,57 @@ def prompt(body: Any) -> str:
     return last_user_text(body.get("input"))
 
 
+# --- what a request carried ---------------------------------------------------------------
+# https://platform.openai.com/docs/guides/images-vision?api-mode=responses, .../pdf-files
+
+
+def _input_text(item: Mapping[str, Any]) -> List[Part]:
+    return [Text(string(item.get("text"), "input_text.text"))]
+
+
+def _input_image(item: Mapping[str, Any]) -> List[Part]:
+    detail = item.get("detail")
+    if detail not in ("auto", "low", "high"):
+        raise UnreadablePart(f"input_image.detail must be auto, low or high, not {detail!r}")
+    if item.get("file_id") is not None:
+        return [Image(file_id=string(item["file_id"], "input_image.file_id"), detail=detail)]
+    return [from_url(Image, item.get("image_url"), "input_image.image_url", detail=detail)]
+
+
+def _input_file(item: Mapping[str, Any]) -> List[Part]:
+    if item.get("file_id") is not None:
+        return [Document(file_id=string(item["file_id"], "input_file.file_id"))]
+    if item.get("file_url") is not None:
+        return [Document(url=string(item["file_url"], "input_file.file_url"))]
+    fields = data_url(item.get("file_data"), "input_file.file_data")
+    return [made(Document, "input_file", name=item.get("filename"), **fields)]
+
+
+_READERS: Dict[str, ReadPart] = {
+    "input_text": _input_text, "input_image": _input_image, "input_file": _input_file,
+}
+
+
+def _read(item: Any) -> List[Part]:
+    return typed(item, _READERS, "input content")
+
+
+def request_parts(body: Any) -> List[Part]:
+    """The parts of the user messages and function outputs of a Responses request."""
+    given = body.get("input", [])
+    if isinstance(given, str):
+        return content_parts(given, _read)
+    parts: List[Part] = []
+    for item in items(given, "input"):
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("type") == "function_call_output":
+            parts.extend(content_parts(item.get("output", ""), _read))
+        elif item.get("role") == "user":
+            parts.extend(content_parts(item.get("content", ""), _read))
+    return parts
+
+
 WIRE = Wire(
     name="openai-responses",
     base_path="/v1",
@@ -184,4 +247,5 @@ WIRE = Wire(
                b'data: {"type":"response.output_text.delta","del\n\n'),
     finish={"length": "max_output_tokens"},
     request_id=("x-request-id", 64),
+    parts=request_parts,
 )

@@ -8,11 +8,13 @@ provider's paths or rules; a new wire format is registered in this one place.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ...types import Part
 from ..script import WIRES
 from . import anthropic, gemini, ollama, openai_chat, openai_responses
 from .common import Rendered, Wire
+from .parts import UnreadablePart
 
 _REGISTRY: Dict[str, Wire] = {
     w.name: w
@@ -40,6 +42,23 @@ def model_of(wire: str, body: Any, path: str = "") -> str:
 def prompt_text(wire: str, body: Any) -> str:
     """The text of the last user message, whatever the wire's request shape."""
     return wire_spec(wire).prompt(body)
+
+
+def parts_of(wire: str, body: Any) -> List[Part]:
+    """The content parts of a request's user turns and tool results, read back into
+    streamchat's parts; raises `UnreadablePart` for a shape the provider would refuse."""
+    return wire_spec(wire).parts(body) if isinstance(body, Mapping) else []
+
+
+def read_parts(wire: Optional[str], body: Any) -> Tuple[Tuple[Part, ...], Optional[str]]:
+    """The request's parts, and what is wrong with them when the provider would refuse
+    them (the fake then answers 400 with that)."""
+    if wire is None:
+        return (), None
+    try:
+        return tuple(parts_of(wire, body)), None
+    except UnreadablePart as exc:
+        return (), f"Invalid content: {exc}"
 
 
 def keepalive_frame(wire: str) -> Optional[bytes]:
