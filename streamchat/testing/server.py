@@ -296,15 +296,14 @@ class _Handler(BaseHTTPRequestHandler):
         if wire is None:
             self._respond(Script(framing="content-length"), not_found(url.path))
             return
-        if raw and parsed is None:
-            problem = "The request body is not valid JSON."
-        if problem is not None:
-            self._respond(Script(), render_error(wire, 400, message=problem))
+        if problem is not None or (raw and parsed is None):
+            message = problem or "The request body is not valid JSON."
+            self._respond(Script(), render_error(wire, 400, message=message))
             return
         script, seq = self.server._next_script()
         try:
             script = replied(script, record)
-        except Exception as exc:  # the test's own reply function failed: say so, as a 500
+        except Exception as exc:  # the test's own reply function failed: a 500 that says so
             logger.exception("fake server: the scripted reply raised")
             message = f"streamchat's fake provider: the scripted reply raised {exc!r}"
             self._respond(Script(), render_error(wire, 500, message=message))
@@ -314,18 +313,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._respond(script, render_request(script, wire, parsed, url.path, seq))
 
-    def _record(
-        self, path: str, query: str, raw: bytes, parsed: Any, wire: Optional[str] = None,
-        parts: Tuple[Part, ...] = (),
-    ) -> RecordedRequest:
+    def _record(self, path: str, query: str, raw: bytes, parsed: Any,
+                wire: Optional[str] = None, parts: Tuple[Part, ...] = ()) -> RecordedRequest:
         record = RecordedRequest(
-            method=self.command,
-            path=path,
-            query=dict(parse_qsl(query, keep_blank_values=True)),
-            headers=Headers(dict(self.headers.items())),
-            json=parsed,
-            body=raw,
-            wire=wire,
+            method=self.command, path=path, query=dict(parse_qsl(query, keep_blank_values=True)),
+            headers=Headers(dict(self.headers.items())), json=parsed, body=raw, wire=wire,
             parts=parts,
         )
         self.server._record(record)
