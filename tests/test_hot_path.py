@@ -3,9 +3,12 @@ never change what comes out."""
 
 from __future__ import annotations
 
+import io
 import json
 import queue
-from typing import List, Optional
+import socket
+import time
+from typing import Any, List, Optional
 
 import pytest
 
@@ -92,35 +95,62 @@ def test_the_snapshot_joins_text_in_runs_without_changing_it() -> None:
 class _SpySocket:
     def __init__(self) -> None:
         self.timeouts: List[Optional[float]] = []
+        self.timeout: Optional[float] = None
+
+    def gettimeout(self) -> Optional[float]:
+        return self.timeout
 
     def settimeout(self, value: Optional[float]) -> None:
         self.timeouts.append(value)
+        self.timeout = value
 
 
-def _body_with(sock: _SpySocket) -> transport.Body:
-    body = transport.Body.__new__(transport.Body)
-    body._sock = sock  # type: ignore[assignment]
-    body._timeout = -1.0
-    return body
+class _Bytes(io.RawIOBase):
+    def readinto(self, buffer: Any) -> int:
+        buffer[:1] = b"x"
+        return 1
+
+
+def _reader_with(sock: _SpySocket) -> transport.DeadlineReader:
+    return transport.DeadlineReader(_Bytes(), sock)  # type: ignore[arg-type]
 
 
 def test_a_deadline_that_barely_moves_keeps_the_socket_timeout() -> None:
     sock = _SpySocket()
-    body = _body_with(sock)
+    reader = _reader_with(sock)
+    start = time.monotonic()
     for step in range(100):
-        body._set_timeout(120.0 - step * 0.0001)  # content keeps arriving
+        reader.deadline = start + 120.0 - step * 0.0001  # content keeps arriving
+        reader.read(1)
     assert len(sock.timeouts) == 1
     first = sock.timeouts[0]
-    assert first is not None and 120.0 <= first <= 120.0 + transport.TIMEOUT_SLACK
+    assert first is not None and 119.9 <= first <= 120.0 + transport.TIMEOUT_SLACK
 
 
 def test_a_deadline_that_moves_past_the_slack_resets_it_in_both_directions() -> None:
     sock = _SpySocket()
-    body = _body_with(sock)
-    body._set_timeout(10.0)
-    body._set_timeout(5.0)  # nearer: the old timeout would outlast the deadline
-    body._set_timeout(10.0)  # further: the old one would end the read too soon
-    body._set_timeout(None)
+    reader = _reader_with(sock)
+    start = time.monotonic()
+    for left in (10.0, 5.0, 10.0):  # nearer: the old timeout would outlast the deadline;
+        reader.deadline = start + left  # further: the old one would end the read too soon
+        reader.read(1)
+    reader.deadline = None
+    reader.read(1)
     assert len(sock.timeouts) == 4
-    assert sock.timeouts[-1] is None
-    assert all(t is None or t >= d for t, d in zip(sock.timeouts, (10.0, 5.0, 10.0, None)))
+    assert all(t is not None and left - 0.1 <= t <= left + transport.TIMEOUT_SLACK
+               for t, left in zip(sock.timeouts, (10.0, 5.0, 10.0)))
+    assert sock.timeouts[-1] is None, "a read without a deadline must not keep ours"
+
+
+def test_a_socket_timeout_set_by_others_stays_when_there_is_no_deadline() -> None:
+    sock = _SpySocket()
+    sock.timeout = 3.0  # urllib3's, for a proxy's CONNECT answer
+    _reader_with(sock).read(1)
+    assert sock.timeouts == []
+
+
+def test_no_read_starts_after_its_deadline() -> None:
+    reader = _reader_with(_SpySocket())
+    reader.deadline = time.monotonic() - 0.001
+    with pytest.raises(socket.timeout):
+        reader.read(1)

@@ -6,10 +6,12 @@ its bytes arrive, `headers` reads what the server asks of us, and `send` holds t
 `Transport` that ties them together and translates failures once.
 """
 
-from .body import MAX_ERROR_BODY, READ_SIZE, TIMEOUT_SLACK, Body
+from .body import MAX_ERROR_BODY, READ_SIZE, Body
 from .headers import REQUEST_ID_HEADERS, request_id_of, retry_after_seconds
 from .send import USER_AGENT, Transport
 from .sockets import (
+    TIMEOUT_SLACK,
+    DeadlineReader,
     ReadTimedOut,
     SocketWatcher,
     _WatchedAdapter,
@@ -25,6 +27,7 @@ __all__ = [
     "TIMEOUT_SLACK",
     "USER_AGENT",
     "Body",
+    "DeadlineReader",
     "ReadTimedOut",
     "SocketWatcher",
     "Transport",

@@ -4,6 +4,7 @@ the chunks already in hand together is what keeps a fast stream cheap."""
 
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import select
@@ -14,61 +15,61 @@ from typing import Callable, Optional
 import requests
 import urllib3
 
-from ..errors import ConnectionFailedError, StreamChatError
+from ..errors import ConnectionFailedError, ProtocolError, StreamChatError
 from .headers import request_id_of
-from .sockets import ReadTimedOut, shutdown_socket
+from .sockets import DeadlineReader, ReadTimedOut, shutdown_socket
 
 READ_SIZE = 16 * 1024
 """Bytes asked of the socket per read; read1 returns what has arrived, up to this. Reads
 stay well under glibc's threshold for giving memory back (128 KiB): with a hundred
 streams, 64 KiB reads left tens of megabytes stranded in fragmented heaps."""
-TIMEOUT_SLACK = 0.05
-"""Seconds a read may outlast the deadline it was given, so that the socket's timeout is
-not reset on every read."""
 MAX_ERROR_BODY = 1024 * 1024
 
 
 class Body:
     """A response body being streamed: read chunks as they arrive, or stop it."""
 
-    def __init__(self, response: requests.Response, sock: Optional[socket.socket]) -> None:
+    def __init__(
+        self, response: requests.Response, sock: Optional[socket.socket], provider: str = ""
+    ) -> None:
         self.response = response
         self.status_code = response.status_code
         self.headers = response.headers
         self._raw: urllib3.HTTPResponse = response.raw
         self._sock = sock
-        self._timeout: Optional[float] = -1.0
         self._poll: Optional[select.poll] = None
-        self._read_more: Callable[[int], bytes] = self._raw.read1
+        original = self._raw._original_response
+        fp = getattr(original, "fp", None)
+        reader = getattr(fp, "raw", None)
+        self._reader = reader if isinstance(reader, DeadlineReader) else None
+        encoding = self.headers.get("content-encoding", "").strip().lower()
+        self._read1: Callable[[int], bytes] = self._raw.read1
+        if encoding and encoding != "identity":
+            # Asked for identity, a proxy or server may compress anyway (RFC 9110 lets
+            # it): urllib3 decodes incrementally, each read giving what can be decoded.
+            if encoding not in urllib3.HTTPResponse.CONTENT_DECODERS:
+                error = ProtocolError(
+                    f"{provider or 'the server'} sent a body with Content-Encoding "
+                    f"{encoding!r}, which streamchat cannot decode (it asked for identity); "
+                    "a proxy on the way may be re-encoding the stream: configure it to pass "
+                    "text/event-stream through unchanged",
+                    provider=provider or None,
+                )
+                error.retryable = False  # the same proxy would answer the same way
+                raise error
+            self._read1 = functools.partial(self._raw.read1, decode_content=True)
+        self._read_more = self._read1
         self._original: Optional[http.client.HTTPResponse] = None
         if sock is not None and self._raw.chunked and hasattr(select, "poll"):
             self._poll = select.poll()
             self._poll.register(sock, select.POLLIN)
-        original = self._raw._original_response
-        identity = not self.headers.get("content-encoding")
-        if self._poll is not None and original is not None and identity:
+        if self._poll is not None and original is not None and not encoding:
             # Chunks already in hand are read from http.client directly: urllib3's read1
             # adds about 2 us of bookkeeping per chunk, more than the event's own parsing,
             # and has nothing to decode in an identity body.
             self._read_more = original.read1
-            if isinstance(original.fp, io.BufferedReader):
+            if isinstance(fp, io.BufferedReader):
                 self._original = original
-
-    def _set_timeout(self, timeout: Optional[float]) -> None:
-        current = self._timeout
-        if self._sock is None or current == timeout:
-            return
-        if timeout is not None and current is not None and 0 <= current - timeout <= TIMEOUT_SLACK:
-            # The deadline moves on every read; a system call to follow it each time
-            # would cost more than parsing what was read, and would hand the GIL away.
-            return
-        if timeout is not None:
-            timeout += TIMEOUT_SLACK / 2  # room for the next reads' deadlines to move
-        try:
-            self._sock.settimeout(timeout)
-        except OSError:
-            pass
-        self._timeout = timeout
 
     def read(self, timeout: Optional[float] = None) -> bytes:
         """The next bytes that arrived (b"" at the end of the body).
@@ -77,9 +78,11 @@ class Body:
         Content-Length or ends with the connection; `iter_content` would wait for a whole
         buffer or read byte by byte.
         """
-        self._set_timeout(timeout)
+        reader = self._reader
+        if reader is not None:
+            reader.deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            data = self._raw.read1(READ_SIZE)
+            data = self._read1(READ_SIZE)
             if data and self._poll is not None:
                 data = self._gather(data, self._poll)
             return data

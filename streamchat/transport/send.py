@@ -111,7 +111,11 @@ class Transport:
             ) from exc
         finally:
             _socket_watcher.reset(token)
-        return Body(response, seen[-1] if seen else None)
+        try:
+            return Body(response, seen[-1] if seen else None, provider)
+        except StreamChatError:
+            response.close()
+            raise
 
     def raise_for_status(
         self, body: Body, request: HttpRequest, provider: str, timeout: Optional[float]

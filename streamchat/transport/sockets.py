@@ -12,10 +12,13 @@ stop generating.
 from __future__ import annotations
 
 import contextvars
+import http.client
+import io
 import os
 import selectors
 import socket
-from typing import Any, Callable, Optional
+import time
+from typing import Any, Callable, Optional, Tuple, Type
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -29,8 +32,80 @@ _socket_watcher: contextvars.ContextVar[Optional[SocketWatcher]] = contextvars.C
 )
 
 
+_header_deadline: contextvars.ContextVar[Optional[Tuple[Optional[float]]]] = (
+    contextvars.ContextVar("streamchat_header_deadline", default=None)
+)
+"""Inside a watched getresponse(): the deadline for the status line and headers (in a
+tuple, since None means no deadline). Outside (a proxy's CONNECT answer), None."""
+
+TIMEOUT_SLACK = 0.05
+"""Seconds a read may outlast its deadline, so that the socket's timeout is not reset on
+every read (each reset is a system call that hands the GIL to another thread)."""
+
+
 class ReadTimedOut(Exception):
     """The socket stayed silent past the deadline the reader was given."""
+
+
+class DeadlineReader(io.RawIOBase):
+    """What http.client reads a response through: every read from the socket is held to
+    one moment, `deadline` (time.monotonic(); None: no limit).
+
+    A socket timeout bounds each read from the socket, not a line made of many: a server
+    that sends the status line, a header or a chunk-size line a byte at a time would keep
+    http.client's readline going for as long as it likes, past every deadline. Here each
+    read gets what is left until the deadline (plus at most TIMEOUT_SLACK), and none
+    starts after it.
+    """
+
+    def __init__(self, raw: io.RawIOBase, sock: socket.socket) -> None:
+        super().__init__()
+        self._raw = raw
+        self._sock = sock
+        self.deadline: Optional[float] = None
+        self._limited = False
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def readinto(self, buffer: Any) -> Optional[int]:
+        end = self.deadline
+        if end is None:
+            if self._limited:  # a timeout of ours would end a read that has no deadline
+                self._sock.settimeout(None)
+                self._limited = False
+            return self._raw.readinto(buffer)
+        left = end - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("the deadline passed")
+        current = self._sock.gettimeout()  # the value Python keeps: no system call
+        if current is None or not left <= current <= left + TIMEOUT_SLACK:
+            # Room for the deadline to come nearer over the next reads without a reset.
+            self._sock.settimeout(left + TIMEOUT_SLACK / 2)
+        self._limited = True  # whoever set it, the timeout now serves this deadline
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """An http.client response read through a DeadlineReader, which starts with the
+    deadline for the status line and headers."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        buffered = self.fp
+        deadline = _header_deadline.get()
+        if deadline is not None and isinstance(buffered, io.BufferedReader):
+            reader = DeadlineReader(buffered.detach(), sock)
+            reader.deadline = deadline[0]
+            self.fp = io.BufferedReader(reader)
 
 
 class _WatchedResponseMixin:
@@ -42,16 +117,24 @@ class _WatchedResponseMixin:
 
     sock: Optional[socket.socket]
     timeout: Optional[float]
+    response_class: Type[http.client.HTTPResponse] = _DeadlineResponse
 
     def getresponse(self) -> Any:
         watcher = _socket_watcher.get()
+        deadline = None
         if watcher is not None and self.sock is not None:
             left = watcher(self.sock)
             if left is not None:
                 # A server that sends the first byte and then stalls in the headers must
-                # still meet the deadline; urllib3 applies this to the socket next.
+                # still meet the deadline; urllib3 applies this to the socket next, and
+                # the response's reader holds the whole status line and headers to it.
                 self.timeout = max(left, 0.001)
-        return super().getresponse()  # type: ignore[misc]
+                deadline = time.monotonic() + left
+        token = _header_deadline.set((deadline,))
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            _header_deadline.reset(token)
 
 
 class _WatchedHTTPConnection(_WatchedResponseMixin, HTTPConnection):
