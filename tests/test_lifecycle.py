@@ -452,10 +452,14 @@ def test_a_cancel_object_that_is_not_a_threading_event_is_still_obeyed():
 def test_a_worker_that_dies_is_reported_not_waited_for(monkeypatch):
     import streamchat.worker
 
+    dying: List[threading.Thread] = []
+
     def die(self: Any) -> None:
+        dying.append(threading.current_thread())
         raise SystemExit("the worker thread was torn down")
 
     monkeypatch.setattr(streamchat.worker.Worker, "_run_targets", die)
     with Loopback() as server, pytest.raises(streamchat.ProtocolError) as info:
         client(server).complete("hi")
     assert "worker ended without a result" in str(info.value)
+    dying[0].join(HANG_GUARD)  # its exception is reported here, not in a later test
