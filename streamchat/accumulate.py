@@ -6,16 +6,22 @@ answer then costs its text, not a few hundred bytes of model object per token.""
 
 from __future__ import annotations
 
-from typing import Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from .types import (
     CancelledEvent,
     ChatResponse,
+    Citation,
+    CitationEvent,
     DoneEvent,
     Event,
     FinishReason,
     LogprobsEvent,
     PausedEvent,
+    RefusalEvent,
+    ServerToolCall,
+    ServerToolCallEvent,
+    ServerToolResultEvent,
     StartEvent,
     TextEvent,
     ThinkingBlock,
@@ -53,6 +59,10 @@ class ResponseSnapshot:
         self.thinking_blocks: List[_Block] = []
         self.thinking_open = False
         self.tool_calls: List[ToolCall] = []
+        self.refusal: Optional[List[str]] = None
+        self.citations: List[Citation] = []
+        self.server_tool_calls: List[ServerToolCall] = []
+        self.provider_data: Dict[str, Dict[str, Any]] = {}
         self.usage: Optional[Usage] = None
         self.finish_reason: Optional[FinishReason] = None
         self.provider_finish_reason: Optional[str] = None
@@ -72,6 +82,10 @@ class ResponseSnapshot:
             thinking=thinking,
             thinking_blocks=blocks,
             tool_calls=list(self.tool_calls),
+            refusal=None if self.refusal is None else "".join(self.refusal),
+            citations=list(self.citations),
+            server_tool_calls=list(self.server_tool_calls),
+            provider_data=dict(self.provider_data),
             usage=self.usage,
             finish_reason=self.finish_reason,
             provider_finish_reason=self.provider_finish_reason,
@@ -107,6 +121,18 @@ class ResponseSnapshot:
             if self.logprobs is None:
                 self.logprobs = []
             self.logprobs.extend(event.logprobs)
+        elif isinstance(event, RefusalEvent):
+            if self.refusal is None:
+                self.refusal = []
+            self.refusal.append(event.text)
+        elif isinstance(event, CitationEvent):
+            self.citations.append(event.citation)
+        elif isinstance(event, ServerToolCallEvent):
+            self.server_tool_calls.append(
+                ServerToolCall(id=event.id, name=event.name, input=event.input)
+            )
+        elif isinstance(event, ServerToolResultEvent):
+            _server_result(self, event)
         elif isinstance(event, StartEvent):
             # A new attempt or a fallback provider starts from scratch: retries and
             # fallbacks only happen before any content, so nothing shown is dropped here.
@@ -120,6 +146,16 @@ class ResponseSnapshot:
             self.finish_reason = "cancelled"
         elif isinstance(event, PausedEvent):
             self.finish_reason = "paused"
+
+
+def _server_result(snapshot: ResponseSnapshot, event: ServerToolResultEvent) -> None:
+    calls = snapshot.server_tool_calls
+    for position in range(len(calls) - 1, -1, -1):
+        if calls[position].id == event.id:
+            calls[position] = calls[position].model_copy(update={"output": event.output})
+            return
+    # A result whose call never streamed (a provider that reports only results) still counts.
+    calls.append(ServerToolCall(id=event.id, name=event.name, output=event.output))
 
 
 def _merge(current: Optional[Usage], newer: Usage) -> Usage:
@@ -151,6 +187,8 @@ def _done(snapshot: ResponseSnapshot, event: DoneEvent) -> None:
     snapshot.response_id = event.response_id or snapshot.response_id
     if event.model:
         snapshot.model = event.model
+    if event.provider_data:
+        snapshot.provider_data = dict(event.provider_data)
     if event.usage is not None:
         snapshot.usage = _merge(snapshot.usage, event.usage)
 

@@ -9,12 +9,16 @@ it adds up to); this package gathers their names.
 from .events import (
     CONTENT_EVENT_TYPES,
     CancelledEvent,
+    CitationEvent,
     DoneEvent,
     Event,
     FallbackEvent,
     LogprobsEvent,
     PausedEvent,
+    RefusalEvent,
     RetryEvent,
+    ServerToolCallEvent,
+    ServerToolResultEvent,
     StartEvent,
     StatusEvent,
     TextEvent,
@@ -29,7 +33,15 @@ from .events import (
 from .messages import Message, Prompt, Role, ThinkingBlock, ToolCall, to_messages
 from .parts import PART_TYPES, Audio, Detail, Document, Image, Part, Text
 from .request import ChatRequest, Effort, HttpRequest, ResponseFormat, Tool
-from .response import ChatResponse, FinishReason, TokenLogprob, TopLogprob, Usage
+from .response import (
+    ChatResponse,
+    Citation,
+    FinishReason,
+    ServerToolCall,
+    TokenLogprob,
+    TopLogprob,
+    Usage,
+)
 
 __all__ = [
     "CONTENT_EVENT_TYPES",
@@ -38,6 +50,8 @@ __all__ = [
     "CancelledEvent",
     "ChatRequest",
     "ChatResponse",
+    "Citation",
+    "CitationEvent",
     "Detail",
     "Document",
     "DoneEvent",
@@ -52,9 +66,13 @@ __all__ = [
     "Part",
     "PausedEvent",
     "Prompt",
+    "RefusalEvent",
     "ResponseFormat",
     "RetryEvent",
     "Role",
+    "ServerToolCall",
+    "ServerToolCallEvent",
+    "ServerToolResultEvent",
     "StartEvent",
     "StatusEvent",
     "Text",

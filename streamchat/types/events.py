@@ -7,7 +7,7 @@ from typing import Annotated, Any, Callable, Dict, List, Literal, Optional, Unio
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .response import FinishReason, TokenLogprob, Usage
+from .response import Citation, FinishReason, TokenLogprob, Usage
 
 
 class _Event(BaseModel):
@@ -137,6 +137,44 @@ class DoneEvent(_Event):
     response_id: Optional[str] = None
     model: Optional[str] = None
     """The model that answered, as the provider named it."""
+    provider_data: Dict[str, Dict[str, Any]] = Field(default_factory=dict)
+    """What the provider needs back on the next turn, keyed by wire format id; becomes
+    `ChatResponse.provider_data` and `Message.provider_data`."""
+
+
+class RefusalEvent(_Event):
+    """The model declined to answer; this text is never part of the answer text."""
+
+    type: Literal["refusal"] = "refusal"
+    text: str
+    """The new piece of the refusal (the provider's explanation, where it gives one)."""
+
+
+class CitationEvent(_Event):
+    """The answer cites a source."""
+
+    type: Literal["citation"] = "citation"
+    citation: Citation
+
+
+class ServerToolCallEvent(_Event):
+    """The provider started one of its built-in tools (web search, code execution, ...)."""
+
+    type: Literal["server_tool_call"] = "server_tool_call"
+    id: str
+    name: str
+    input: Dict[str, Any] = Field(default_factory=dict)
+    """What the tool was asked: the query, the code, the URL."""
+
+
+class ServerToolResultEvent(_Event):
+    """A built-in tool's result, as the provider sent it."""
+
+    type: Literal["server_tool_result"] = "server_tool_result"
+    id: str
+    """The id of the `server_tool_call` it answers."""
+    name: str
+    output: Any = None
 
 
 class CancelledEvent(_Event):
@@ -159,6 +197,10 @@ Event = Annotated[
         ToolCallStartEvent,
         ToolCallDeltaEvent,
         ToolCallEvent,
+        RefusalEvent,
+        CitationEvent,
+        ServerToolCallEvent,
+        ServerToolResultEvent,
         UsageEvent,
         LogprobsEvent,
         StatusEvent,
@@ -179,6 +221,9 @@ text_event: Callable[[Dict[str, str]], TextEvent] = TextEvent.__pydantic_validat
 frame of BaseModel.__init__: a quarter of the cost, on the path every token takes."""
 
 CONTENT_EVENT_TYPES = frozenset(
-    {"text", "thinking", "tool_call_start", "tool_call_delta", "tool_call"}
+    {
+        "text", "thinking", "tool_call_start", "tool_call_delta", "tool_call", "refusal",
+        "citation", "server_tool_call", "server_tool_result",
+    }
 )
 """Events that show output to the caller: after one of these, a failure is never retried."""

@@ -63,6 +63,11 @@ class Message(BaseModel):
     """Reasoning blocks of an assistant message, for providers that want them back."""
     interrupted: bool = False
     """True when this assistant message was cut short by an interrupt."""
+    provider_data: Dict[str, Dict[str, Any]] = Field(default_factory=dict)
+    """What a provider needs back on the next turn and the neutral fields cannot carry
+    (signed or encrypted reasoning, server tool blocks), keyed by wire format id
+    ("anthropic", "openai-responses", "openai", "gemini"). Sent back verbatim to the same
+    wire; any other wire ignores it and sends the neutral fields."""
 
     @property
     def text(self) -> str:

@@ -3,7 +3,7 @@ events by `streamchat.accumulate` and handed back by `final()` and as `.partial`
 
 from __future__ import annotations
 
-from typing import Any, Generic, List, Literal, Optional
+from typing import Any, Dict, Generic, List, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeVar
@@ -11,8 +11,43 @@ from typing_extensions import TypeVar
 from .messages import Message, ThinkingBlock, ToolCall
 
 FinishReason = Literal[
-    "stop", "length", "tool_calls", "content_filter", "cancelled", "paused", "other"
+    "stop", "length", "tool_calls", "content_filter", "refusal", "cancelled", "paused", "other"
 ]
+
+
+class Citation(BaseModel):
+    """A source the answer cites, and where in the answer it does so."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: Optional[str] = None
+    """The cited page, when the source is a web page."""
+    title: Optional[str] = None
+    """The page's or document's title."""
+    cited_text: Optional[str] = None
+    """The passage of the source that is quoted, when the provider gives it."""
+    start: Optional[int] = None
+    """Character offset in `ChatResponse.text` where the citing span starts."""
+    end: Optional[int] = None
+    """Character offset where it ends: `text[start:end]` is the span that cites."""
+    source: Optional[str] = None
+    """The provider's kind of citation, verbatim (`web_search_result_location`,
+    `url_citation`, `char_location`, `grounding_chunk`, ...)."""
+
+
+class ServerToolCall(BaseModel):
+    """A built-in tool the provider ran itself (web search, code execution, ...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    """The provider's id for the call (synthesised where the provider has none)."""
+    name: str
+    """The tool's name as the provider gives it (web_search, code_execution, ...)."""
+    input: Dict[str, Any] = Field(default_factory=dict)
+    """What it was asked: the query, the code, the URL."""
+    output: Any = None
+    """What it returned, as the provider sent it; None until the result arrives."""
 
 
 class Usage(BaseModel):
@@ -25,6 +60,9 @@ class Usage(BaseModel):
     total_tokens: Optional[int] = None
     cached_input_tokens: Optional[int] = None
     """Input tokens served from the provider's prompt cache (a subset of input_tokens)."""
+    cache_write_tokens: Optional[int] = None
+    """Input tokens written to the provider's prompt cache (a subset of input_tokens;
+    Anthropic charges them above the input rate)."""
     reasoning_tokens: Optional[int] = None
     """Output tokens spent on reasoning (a subset of output_tokens)."""
     cost_usd: Optional[float] = None
@@ -80,6 +118,14 @@ class ChatResponse(BaseModel, Generic[Parsed]):
     thinking: Optional[str] = None
     thinking_blocks: List[ThinkingBlock] = Field(default_factory=list)
     tool_calls: List[ToolCall] = Field(default_factory=list)
+    refusal: Optional[str] = None
+    """The model's refusal, when it declined to answer (never part of `text`)."""
+    citations: List[Citation] = Field(default_factory=list)
+    """Sources the answer cites, in arrival order."""
+    server_tool_calls: List[ServerToolCall] = Field(default_factory=list)
+    """Built-in tools the provider ran while answering, with their results."""
+    provider_data: Dict[str, Dict[str, Any]] = Field(default_factory=dict)
+    """What the provider needs back on the next turn, by wire (see `Message.provider_data`)."""
     usage: Optional[Usage] = None
     finish_reason: Optional[FinishReason] = None
     """None while the stream has not ended (a `.partial` of a failure)."""
@@ -102,6 +148,7 @@ class ChatResponse(BaseModel, Generic[Parsed]):
             content=self.text,
             tool_calls=list(self.tool_calls),
             thinking=list(self.thinking_blocks),
+            provider_data=dict(self.provider_data),
             interrupted=self.finish_reason in ("cancelled", "paused"),
         )
 
