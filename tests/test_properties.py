@@ -29,8 +29,12 @@ from streamchat.errors import ProtocolError, StreamChatError
 from streamchat.framing import FrameTooLargeError, frames_for
 from streamchat.types import (
     ChatResponse,
+    CitationEvent,
     DoneEvent,
     Event,
+    RefusalEvent,
+    ServerToolCallEvent,
+    ServerToolResultEvent,
     TextEvent,
     ThinkingEvent,
     ToolCallDeltaEvent,
@@ -54,7 +58,8 @@ HANG_GUARD = 10.0  # only to fail instead of hanging; never a performance claim
 
 DECODER_EVENTS = (
     TextEvent, ThinkingEvent, ToolCallStartEvent, ToolCallDeltaEvent, ToolCallEvent,
-    UsageEvent, DoneEvent,
+    UsageEvent, DoneEvent, RefusalEvent, CitationEvent, ServerToolCallEvent,
+    ServerToolResultEvent,
 )
 
 PROFILE = settings(

@@ -29,6 +29,7 @@ from streamchat.types import (
     HttpRequest,
     Message,
     ResponseFormat,
+    ServerToolCall,
     TextEvent,
     ThinkingBlock,
     ThinkingEvent,
@@ -108,7 +109,7 @@ def test_thinking_with_signature(size: Optional[int]) -> None:
     assert [b.signature for b in response.thinking_blocks] == [signature.signature]
     assert response.text == "27 * 453 = 12,231"
     assert response.usage == Usage(input_tokens=46, output_tokens=143, total_tokens=189,
-                                   cached_input_tokens=0)
+                                   cached_input_tokens=0, cache_write_tokens=0)
 
 
 @pytest.mark.parametrize("size", CHUNK_SIZES)
@@ -164,7 +165,7 @@ def test_two_tool_use_blocks_one_with_empty_input(size: Optional[int]) -> None:
     ]
     # Cache reads and writes are part of the prompt: 472 + 1500 + 200.
     assert response.usage == Usage(input_tokens=2172, output_tokens=89, total_tokens=2261,
-                                   cached_input_tokens=1500)
+                                   cached_input_tokens=1500, cache_write_tokens=200)
     assert (response.finish_reason, response.provider_finish_reason) == ("tool_calls", "tool_use")
 
 
@@ -212,7 +213,7 @@ def test_stream_cut_before_message_stop_is_truncated(size: Optional[int]) -> Non
 
 @pytest.mark.parametrize(("reason", "normalised"), [
     ("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"),
-    ("tool_use", "tool_calls"), ("refusal", "content_filter"), ("pause_turn", "other"),
+    ("tool_use", "tool_calls"), ("refusal", "refusal"), ("pause_turn", "other"),
     ("something_new", "other"),
 ])
 def test_stop_reasons(reason: str, normalised: str) -> None:
@@ -255,7 +256,7 @@ def test_message_delta_input_zero_keeps_the_start_count() -> None:
                                                total_tokens=551))
 
 
-def test_server_tool_blocks_are_not_calls() -> None:
+def test_server_tool_blocks_are_server_tool_calls_not_calls() -> None:
     events = feed(
         message_start(),
         {"type": "content_block_start", "index": 0, "content_block": {
@@ -265,7 +266,11 @@ def test_server_tool_blocks_are_not_calls() -> None:
         {"type": "content_block_stop", "index": 0},
         *message_end("end_turn"),
     )
-    assert [e.type for e in events] == ["usage", "usage", "done"]
+    assert [e.type for e in events] == ["usage", "server_tool_call", "usage", "done"]
+    assert fold(events).tool_calls == []
+    assert fold(events).server_tool_calls == [
+        ServerToolCall(id="srvtoolu_1", name="web_search", input={"query": "x"})
+    ]
 
 
 def test_late_frames_are_ignored_and_close_after_stop_is_quiet() -> None:
@@ -303,7 +308,7 @@ def test_decode_body_of_a_complete_message() -> None:
         ("toolu_1", {"city": "Paris"}, '{"city": "Paris"}'), ("toolu_2", {}, "{}"),
     ]
     assert response.usage == Usage(input_tokens=150, output_tokens=30, total_tokens=180,
-                                   cached_input_tokens=50)
+                                   cached_input_tokens=50, cache_write_tokens=0)
     assert (response.finish_reason, response.response_id) == ("tool_calls", "msg_9")
 
 

@@ -30,9 +30,11 @@ from streamchat.framing import Frame
 from streamchat.types import (
     ChatRequest,
     ChatResponse,
+    Citation,
     Event,
     Message,
     ResponseFormat,
+    ServerToolCall,
     ThinkingBlock,
     Tool,
     ToolCall,
@@ -139,6 +141,48 @@ def check_truncated(response: ChatResponse, error: Optional[StreamChatError]) ->
 
 
 CALL = ["tool_call_start", "tool_call_delta", "tool_call"]
+def check_grounding(response: ChatResponse, error: Optional[StreamChatError]) -> None:
+    # NOTE: groundingSupports count UTF-8 bytes; "69°F" makes bytes and characters differ.
+    assert error is None
+    first = response.citations[0]
+    assert (first.start, first.end, first.title) == (
+        235, 371, "Weather information for San Francisco, CA, US"
+    )
+    assert response.text[first.start:first.end] == (
+        "As of Tuesday afternoon, the temperature is around 69°F (21°C), with a real feel of "
+        "about 76°F (24°C) and humidity at approximately 68%."
+    )
+    assert [c.source for c in response.citations] == ["grounding_chunk"] * 9
+    assert response.server_tool_calls == [
+        ServerToolCall(id="google_search", name="google_search",
+                       input={"queries": ["weather in San Francisco today"]})
+    ]
+
+
+def check_url_context(response: ChatResponse, error: Optional[StreamChatError]) -> None:
+    assert error is None
+    assert response.text == "Pydantic AI Gateway is now available!"
+    # NOTE: the segment has no startIndex: proto3 leaves out a 0.
+    assert response.citations == [
+        Citation(url="https://ai.pydantic.dev", title="Pydantic AI", start=0, end=37,
+                 source="grounding_chunk")
+    ]
+    (run,) = response.server_tool_calls
+    assert (run.name, run.input) == ("url_context", {"urls": ["https://ai.pydantic.dev"]})
+    assert run.output[0]["urlRetrievalStatus"] == "URL_RETRIEVAL_STATUS_SUCCESS"
+
+
+def check_code_execution(response: ChatResponse, error: Optional[StreamChatError]) -> None:
+    assert error is None
+    (run,) = response.server_tool_calls
+    assert (run.id, run.name) == ("8xju7mua", "code_execution")
+    assert run.input == {
+        "language": "PYTHON", "code": "result = 65465 - 6544 * 65464 - 6 + 1.02255\nprint(result)"
+    }
+    assert run.output == {"outcome": "OUTCOME_OK", "output": "-428330955.97745\n"}
+    assert response.text.endswith("is **-428,330,955.97745**.")
+
+
 CASES: Dict[str, Tuple[List[str], Callable[[ChatResponse, Optional[StreamChatError]], None]]] = {
     "text.sse": (["text", "usage", "text", "text", "usage", "done"], check_text),
     "thinking.sse": (
@@ -151,6 +195,20 @@ CASES: Dict[str, Tuple[List[str], Callable[[ChatResponse, Optional[StreamChatErr
     "prompt_blocked.sse": ([], check_prompt_blocked),
     "error.sse": (["text", "usage"], check_error),
     "truncated.sse": (["text", "usage", "text"], check_truncated),
+    "google_search_grounding.sse": (
+        ["text", "usage"] * 9 + ["text", "server_tool_call", *["citation"] * 9, "usage", "done"],
+        check_grounding,
+    ),
+    "url_context.sse": (
+        ["text", "server_tool_call", "server_tool_result", "usage", "text", "citation", "usage",
+         "done"],
+        check_url_context,
+    ),
+    "code_execution.sse": (
+        ["server_tool_call", "usage", "server_tool_result", "usage", "text", "usage", "text",
+         "usage", "text", "usage", "usage", "done"],
+        check_code_execution,
+    ),
 }
 
 

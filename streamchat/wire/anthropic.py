@@ -24,6 +24,7 @@ from ..types import (
     HttpRequest,
     Message,
     Part,
+    RefusalEvent,
     ResponseFormat,
     Text,
     TextEvent,
@@ -31,8 +32,10 @@ from ..types import (
     Tool,
     Usage,
     UsageEvent,
+    text_event,
 )
 from . import controls
+from .anthropic_blocks import Blocks
 from .anthropic_parts import FILES_BETA, add_beta, blocks, check_breakpoints, uses_files
 from .common import (
     Endpoint,
@@ -67,7 +70,7 @@ STOP_REASONS: Mapping[str, FinishReason] = {
     "max_tokens": "length",
     "model_context_window_exceeded": "length",
     "tool_use": "tool_calls",
-    "refusal": "content_filter",
+    "refusal": "refusal",
     "pause_turn": "other",
 }
 
@@ -261,6 +264,7 @@ def _usage(payload: Any) -> Optional[Usage]:
         input="input_tokens",
         output="output_tokens",
         cached=("cache_read_input_tokens",),
+        cache_write=("cache_creation_input_tokens",),
         extra_input=("cache_read_input_tokens", "cache_creation_input_tokens"),
     )
 
@@ -270,7 +274,8 @@ class Decoder:
 
     Each content block is tracked by its index from start to stop: tool_use blocks become
     one assembled call each (several may follow one another), and the structured-output
-    tool's JSON streams out as text.
+    tool's JSON streams out as text. `Blocks` keeps every block as sent, for citations,
+    server tools and the verbatim content of the next turn.
     """
 
     def __init__(self, provider: str) -> None:
@@ -281,6 +286,8 @@ class Decoder:
         self._streamed: Set[Any] = set()
         self._usage: Optional[Usage] = None
         self._stop_reason: Optional[str] = None
+        self._stop_details: Any = None
+        self._blocks = Blocks()
         self._message_id: Optional[str] = None
         self._model: Optional[str] = None
         self._done = False
@@ -325,6 +332,7 @@ class Decoder:
 
     def _block_start(self, index: Any, block: Mapping[str, Any]) -> List[Event]:
         kind = block.get("type")
+        recorded = self._blocks.start(index, block)
         if kind == "text":
             self._kinds[index] = "text"
             return text_events(block.get("text"))
@@ -338,7 +346,7 @@ class Decoder:
         if kind != "tool_use":
             # NOTE: server tools (web search) run at Anthropic; their blocks are not calls.
             self._kinds[index] = "other"
-            return []
+            return recorded
         initial = block.get("input")
         if isinstance(initial, dict) and initial:
             self._initial[index] = json.dumps(initial)
@@ -352,29 +360,46 @@ class Decoder:
     def _block_delta(self, index: Any, delta: Mapping[str, Any]) -> List[Event]:
         kind = delta.get("type")
         if kind == "text_delta":
-            return text_events(delta.get("text"))
+            text = delta.get("text")
+            if text.__class__ is not str or not text:
+                return []
+            self._blocks.text(index, text)
+            return [text_event({"text": text})]
         if kind == "thinking_delta":
             thinking = delta.get("thinking")
-            return [ThinkingEvent(text=thinking)] if isinstance(thinking, str) and thinking else []
+            if not isinstance(thinking, str) or not thinking:
+                return []
+            self._blocks.piece(index, thinking)
+            return [ThinkingEvent(text=thinking)]
         if kind == "signature_delta":
-            return [ThinkingEvent(text="", signature=str(delta.get("signature") or ""))]
+            signature = str(delta.get("signature") or "")
+            self._blocks.signature(index, signature)
+            return [ThinkingEvent(text="", signature=signature)]
+        if kind == "citations_delta":
+            self._blocks.citation(index, delta.get("citation"))
+            return []
         if kind == "input_json_delta":
             fragment = delta.get("partial_json")
             if not isinstance(fragment, str) or not fragment:
                 return []
             self._streamed.add(index)
             if self._kinds.get(index) == "format":
+                self._blocks.text(index, fragment)
                 return [TextEvent(text=fragment)]
-            return self._calls.delta(index, fragment)
+            self._blocks.piece(index, fragment)
+            return self._calls.delta(index, fragment) if self._kinds.get(index) == "tool" else []
         return []
 
     def _block_stop(self, index: Any) -> List[Event]:
         kind = self._kinds.get(index)
         initial = self._initial.get(index) if index not in self._streamed else None
         if kind == "format":
-            return [TextEvent(text=initial or "{}")] if index not in self._streamed else []
+            if index in self._streamed:
+                return []
+            self._blocks.chars += len(initial or "{}")
+            return [TextEvent(text=initial or "{}")]
         if kind != "tool":
-            return []
+            return self._blocks.stop(index)
         events: List[Event] = self._calls.delta(index, initial) if initial else []
         events.extend(self._calls.finish(index))
         return events
@@ -382,6 +407,7 @@ class Decoder:
     def _message_delta(self, event: Mapping[str, Any]) -> List[Event]:
         delta = event.get("delta") or {}
         self._stop_reason = delta.get("stop_reason") or self._stop_reason
+        self._stop_details = delta.get("stop_details") or self._stop_details
         update = _usage(event.get("usage"))
         if update is None:
             return []
@@ -399,6 +425,12 @@ class Decoder:
         if reason == "tool_use" and not self._calls and "format" in self._kinds.values():
             # NOTE: the forced structured-output tool is the answer, not a call to run.
             normalised = "stop"
+        if reason == "refusal":
+            # NOTE: a refusal may come with an explanation (stop_details), or with none.
+            details = self._stop_details if isinstance(self._stop_details, dict) else {}
+            explanation = details.get("explanation")
+            events.append(RefusalEvent(text=explanation if isinstance(explanation, str) else ""))
+        content = self._blocks.content()
         events.append(
             DoneEvent(
                 finish_reason=normalised,
@@ -406,6 +438,7 @@ class Decoder:
                 provider_finish_reason=reason,
                 response_id=self._message_id,
                 model=self._model,
+                provider_data={"anthropic": {"content": content}} if content else {},
             )
         )
         return events
@@ -437,7 +470,8 @@ def decode_body(body: Any, provider: str) -> List[Event]:
             signature = {"type": "signature_delta", "signature": block["signature"]}
             stream.append({"type": "content_block_delta", "index": index, "delta": signature})
         stream.append({"type": "content_block_stop", "index": index})
-    stream.append({"type": "message_delta", "delta": {"stop_reason": body.get("stop_reason")}})
+    delta = {"stop_reason": body.get("stop_reason"), "stop_details": body.get("stop_details")}
+    stream.append({"type": "message_delta", "delta": delta})
     stream.append({"type": "message_stop"})
     decoder = Decoder(provider)
     return [e for event in stream for e in decoder.feed_event(event)]

@@ -224,6 +224,7 @@ def usage_from(
     output: Path,
     total: Optional[Path] = None,
     cached: Iterable[Path] = (),
+    cache_write: Iterable[Path] = (),
     reasoning: Iterable[Path] = (),
     extra_input: Iterable[Path] = (),
     extra_output: Iterable[Path] = (),
@@ -249,6 +250,7 @@ def usage_from(
     if total_tokens is None and input_tokens is not None and output_tokens is not None:
         total_tokens = input_tokens + output_tokens
     cached_tokens = _first(payload, cached)
+    write_tokens = _first(payload, cache_write)
     reasoning_tokens = _first(payload, reasoning)
     if all(
         v is None
@@ -260,6 +262,7 @@ def usage_from(
         output_tokens=output_tokens,
         total_tokens=total_tokens,
         cached_input_tokens=cached_tokens,
+        cache_write_tokens=write_tokens,
         reasoning_tokens=reasoning_tokens,
     )
 

@@ -50,6 +50,7 @@ from .common import (
     usage_from,
 )
 from .errors import error_from_payload
+from .gemini_grounding import Grounding
 from .gemini_schema import gemini_schema
 from .parts import media_type_of, message_text, text_only, unsupported
 from .toolcalls import ToolCallAssembler
@@ -249,6 +250,7 @@ class Decoder:
     def __init__(self, provider: str) -> None:
         self._provider = provider
         self._calls = ToolCallAssembler()
+        self._grounding = Grounding()
         self._usage: Optional[Usage] = None
         self._usage_report: Any = None
         self._response_id: Optional[str] = None
@@ -293,6 +295,8 @@ class Decoder:
         for part in (content.get("parts") if content else None) or ():
             if isinstance(part, dict):
                 events.extend(self._part(part))
+        if "groundingMetadata" in candidate or "urlContextMetadata" in candidate:
+            events.extend(self._grounding.metadata(candidate))
         metadata = chunk.get("usageMetadata")
         # NOTE: every chunk repeats the running usage; a new report replaces the old one.
         # Comparing the raw report first keeps the unchanged repeats off the hot path.
@@ -319,9 +323,10 @@ class Decoder:
             )
         text = part.get("text")
         if not isinstance(text, str) or not text:
-            return []
+            return self._grounding.part(part)
         if part.get("thought") is True:
             return [ThinkingEvent(text=text)]
+        self._grounding.text(text)
         return [text_event({"text": text})]
 
     def _end(self, reason: str) -> DoneEvent:

@@ -9,7 +9,7 @@ https://platform.openai.com/docs/guides/pdf-files (file), https://platform.opena
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Set
 from urllib.parse import quote
 
 from ..types import (
@@ -23,14 +23,16 @@ from ..types import (
     Image,
     Message,
     Part,
+    RefusalEvent,
     Text,
-    TextEvent,
     ThinkingEvent,
     Tool,
     UsageEvent,
     text_event,
 )
 from . import controls
+from .chat_reasoning import GatewayReasoning, content_parts
+from .citations import citation_event
 from .common import (
     Endpoint,
     FrameLike,
@@ -208,6 +210,9 @@ class Decoder:
         self._usage: Any = None
         self._response_id: Optional[str] = None
         self._model: Optional[str] = None
+        self._reasoning = GatewayReasoning()
+        self._cited: Set[str] = set()
+        self._refused = False
         self._done = False
 
     @typed_errors
@@ -232,6 +237,9 @@ class Decoder:
         for choice in chunk.get("choices") or ():
             if choice.__class__ is dict and choice.get("index", 0) == 0:
                 self._choice(choice, events)
+        if "citations" in chunk:
+            # NOTE: Perplexity lists its sources beside the choices, again in every chunk.
+            events.extend(self._sources(chunk.get("citations"), chunk.get("search_results")))
         usage = chunk.get("usage")
         if usage is None and "x_groq" in chunk:
             usage = (chunk["x_groq"] or {}).get("usage")
@@ -269,14 +277,44 @@ class Decoder:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
             events.append(ThinkingEvent(text=reasoning))
+        shown = isinstance(reasoning, str) and bool(reasoning)
+        if "thinking_blocks" in delta:
+            events.extend(self._reasoning.thinking_blocks(delta["thinking_blocks"], shown))
+        if "reasoning_details" in delta:
+            events.extend(self._reasoning.reasoning_details(delta["reasoning_details"], shown))
         if isinstance(content, str) and content:
             events.extend(self._think.feed(content))
+        elif isinstance(content, list):
+            events.extend(content_parts(content))
         refusal = delta.get("refusal")
         if isinstance(refusal, str) and refusal:
-            events.append(TextEvent(text=refusal))
+            self._refused = True
+            events.append(RefusalEvent(text=refusal))
+        for note in delta.get("annotations") or ():
+            if isinstance(note, dict) and isinstance(note.get("url_citation"), dict):
+                # NOTE: offsets index the message content, which is the answer text.
+                cited = note["url_citation"]
+                events.append(
+                    citation_event(
+                        url=cited.get("url"), title=cited.get("title"),
+                        start=cited.get("start_index"), end=cited.get("end_index"),
+                        source=note.get("type"),
+                    )
+                )
         for call in delta.get("tool_calls") or ():
             if isinstance(call, dict):
                 events.extend(self._tool_fragment(call))
+
+    def _sources(self, urls: Any, results: Any) -> List[Event]:
+        titles = {
+            r.get("url"): r.get("title") for r in results or () if isinstance(r, dict)
+        } if isinstance(results, list) else {}
+        events: List[Event] = []
+        for url in urls if isinstance(urls, list) else ():
+            if isinstance(url, str) and url not in self._cited:
+                self._cited.add(url)
+                events.append(citation_event(url=url, title=titles.get(url), source="citations"))
+        return events
 
     def _tool_fragment(self, call: Dict[str, Any]) -> List[Event]:
         function = call.get("function") or {}
@@ -308,6 +346,9 @@ class Decoder:
         normalised = finish_reason(
             FINISH_REASONS, reason, made_calls=reason is None and bool(self._calls)
         )
+        if self._refused and normalised == "stop":
+            # NOTE: a refusal ends with finish_reason "stop"; the refusal field tells it apart.
+            normalised = "refusal"
         events.append(
             DoneEvent(
                 finish_reason=normalised,
@@ -315,6 +356,7 @@ class Decoder:
                 provider_finish_reason=reason,
                 response_id=self._response_id,
                 model=self._model,
+                provider_data=self._reasoning.provider_data(),
             )
         )
         return events

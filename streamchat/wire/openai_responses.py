@@ -25,6 +25,7 @@ from ..types import (
     Image,
     Message,
     Part,
+    RefusalEvent,
     Text,
     ThinkingEvent,
     Tool,
@@ -50,6 +51,7 @@ from .common import (
 from .errors import error_from_payload
 from .openai_chat import effort_for
 from .parts import file_name, message_text, text_only, unsupported
+from .responses_items import OutputItems, synthetic_stream
 from .toolcalls import ToolCallAssembler
 
 FRAMING = "sse"
@@ -195,6 +197,7 @@ class Decoder:
         self._ready: Set[int] = set()
         self._released: Set[int] = set()
         self._current: Optional[int] = None
+        self._output = OutputItems()
         self._response_id: Optional[str] = None
         self._model: Optional[str] = None
         self._done = False
@@ -217,8 +220,20 @@ class Decoder:
         kind = event.get("type")
         if kind in ("response.created", "response.in_progress"):
             self._remember(event.get("response"))
-        elif kind in ("response.output_text.delta", "response.refusal.delta"):
-            return text_events(event.get("delta"))
+        elif kind == "response.output_text.delta":
+            delta = event.get("delta")
+            if isinstance(delta, str) and delta:
+                self._output.chars += len(delta)
+                return text_events(delta)
+        elif kind == "response.refusal.delta":
+            delta = event.get("delta")
+            if isinstance(delta, str) and delta:
+                self._output.refused = True
+                return [RefusalEvent(text=delta)]
+        elif kind == "response.content_part.added":
+            self._output.part_added(event)
+        elif kind == "response.output_text.annotation.added":
+            return self._output.annotation(event)
         elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             delta = event.get("delta")
             return [ThinkingEvent(text=delta)] if isinstance(delta, str) and delta else []
@@ -251,7 +266,9 @@ class Decoder:
         elif kind == "response.output_item.done":
             item = event.get("item") or {}
             if item.get("type") == "function_call":
+                self._output.item_done(event, item)
                 return self._close_call(event, item)
+            return self._output.item_done(event, item)
         elif kind == "response.completed":
             return self._end(event.get("response"), incomplete=False)
         elif kind == "response.incomplete":
@@ -363,6 +380,8 @@ class Decoder:
             raw = reason or "incomplete"
         else:
             normalised = "tool_calls" if self._calls else "stop"
+            if self._output.refused and not self._calls:
+                normalised = "refusal"
             raw = response.get("status") or "completed"
         events.append(
             DoneEvent(
@@ -371,6 +390,7 @@ class Decoder:
                 provider_finish_reason=raw,
                 response_id=self._response_id,
                 model=self._model,
+                provider_data=self._output.provider_data(response),
             )
         )
         return events
@@ -414,13 +434,12 @@ def decode_body(body: Any, provider: str) -> List[Event]:
             text = "\n\n".join(p for p in parts if isinstance(p, str) and p)
             if text:
                 events.append(ThinkingEvent(text=text))
-        elif kind == "message":
-            for part in item.get("content") or ():
-                if isinstance(part, dict):
-                    events.extend(text_events(part.get("text") or part.get("refusal")))
-        elif kind == "function_call":
-            event = {"type": "response.output_item.done", "output_index": index, "item": item}
-            events.extend(decoder.feed_event(event))
+        else:
+            # NOTE: messages go through their stream events (text, refusal, annotations);
+            # function calls and server tool items through their output_item.done.
+            done = {"type": "response.output_item.done", "output_index": index, "item": item}
+            for event in synthetic_stream(index, item) or [done]:
+                events.extend(decoder.feed_event(event))
     status = body.get("status") or "completed"
     events.extend(decoder.feed_event({"type": f"response.{status}", "response": body}))
     return events
