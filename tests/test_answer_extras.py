@@ -30,8 +30,9 @@ def response_of(wire: str, name: str, size: Optional[int] = None) -> ChatRespons
     return fold(events)
 
 
-def body(name: str) -> Any:
-    return json.loads((FIXTURES / "bodies" / name).read_text("utf-8"))["body"]
+def body(wire: str, name: str) -> Any:
+    """A recorded non-streamed response (its source is beside it in the file)."""
+    return json.loads((FIXTURES / wire / "bodies" / name).read_text("utf-8"))["body"]
 
 
 def types(events: List[Event]) -> List[str]:
@@ -137,12 +138,12 @@ def test_anthropic_refusal_carries_the_explanation() -> None:
 @pytest.mark.parametrize(
     ("name", "explanation"),
     [
-        ("anthropic_refusal.json", "This request triggered"),
-        ("anthropic_refusal_no_details.json", ""),
+        ("refusal.json", "This request triggered"),
+        ("refusal_no_details.json", ""),
     ],
 )
 def test_anthropic_refusal_body(name: str, explanation: str) -> None:
-    response = fold(anthropic.decode_body(body(name), "anthropic"))
+    response = fold(anthropic.decode_body(body("anthropic", name), "anthropic"))
     assert response.finish_reason == "refusal"
     assert response.refusal is not None and response.refusal.startswith(explanation)
 
@@ -269,14 +270,14 @@ def test_anthropic_cache_writes_are_reported() -> None:
 
 
 def test_anthropic_body_with_search_and_citations() -> None:
-    response = fold(anthropic.decode_body(body("anthropic_web_search.json"), "anthropic"))
+    response = fold(anthropic.decode_body(body("anthropic", "web_search.json"), "anthropic"))
     assert [c.name for c in response.server_tool_calls] == ["web_search", "web_search"]
     assert all(c.output is not None for c in response.server_tool_calls)
     assert response.citations and all(
         c.start is not None and c.end is not None and c.end > c.start
         for c in response.citations
     )
-    assert response.provider_data["anthropic"]["content"] == body("anthropic_web_search.json")[
+    assert response.provider_data["anthropic"]["content"] == body("anthropic", "web_search.json")[
         "content"
     ]
 
@@ -293,11 +294,12 @@ def test_responses_body_gives_what_the_stream_gives() -> None:
 
 
 def test_responses_bodies_of_other_recordings() -> None:
-    searched = fold(openai_responses.decode_body(body("responses_web_search.json"), "x"))
+    searched = fold(openai_responses.decode_body(body("openai-responses", "web_search.json"), "x"))
     assert searched.citations and all(
         searched.text[c.start:c.end].startswith("([") for c in searched.citations
     )
-    reasoned = fold(openai_responses.decode_body(body("responses_reasoning_encrypted.json"), "x"))
+    recorded = body("openai-responses", "reasoning_encrypted.json")
+    reasoned = fold(openai_responses.decode_body(recorded, "x"))
     assert "encrypted_content" in reasoned.provider_data["openai-responses"]["output"][0]
 
 
@@ -318,7 +320,7 @@ def test_chat_body_refusal_and_annotations() -> None:
 
 
 def test_gemini_body_grounding_in_characters() -> None:
-    response = fold(gemini.decode_body(body("gemini_google_search.json"), "gemini"))
+    response = fold(gemini.decode_body(body("gemini", "google_search.json"), "gemini"))
     assert response.citations
     for citation in response.citations:
         if citation.start is not None:
