@@ -104,6 +104,15 @@ def strict_schema(schema: Dict[str, Any]) -> Dict[str, Any]:
 
 def parse_structured(response: ChatResponse, spec: FormatSpec) -> Any:
     """Validate the answer against the requested format; keep the raw text on failure."""
+    if response.refusal is not None:
+        # A refusal is not an answer in the format: say so rather than parse nothing.
+        raise OutputValidationError(
+            f"{response.provider} refused to answer in the requested format: "
+            f"{response.refusal or response.provider_finish_reason}",
+            raw_text=response.refusal,
+            provider=response.provider,
+            partial=response,
+        )
     text = response.text.strip()
     if text.startswith("```"):
         text = text.strip("`").split("\n", 1)[-1].rsplit("```", 1)[0]
