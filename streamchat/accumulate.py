@@ -18,6 +18,7 @@ from .types import (
     FinishReason,
     LogprobsEvent,
     PausedEvent,
+    RateLimit,
     RefusalEvent,
     ServerToolCall,
     ServerToolCallEvent,
@@ -68,6 +69,9 @@ class ResponseSnapshot:
         self.provider_finish_reason: Optional[str] = None
         self.response_id: Optional[str] = None
         self.logprobs: Optional[List[TokenLogprob]] = None
+        self.request_id: Optional[str] = None
+        self.rate_limit: Optional[RateLimit] = None
+        """Both from the response headers, set by the consumer from its worker."""
 
     def to_response(self) -> ChatResponse:
         blocks = [
@@ -91,6 +95,8 @@ class ResponseSnapshot:
             provider_finish_reason=self.provider_finish_reason,
             response_id=self.response_id,
             logprobs=list(self.logprobs) if self.logprobs is not None else None,
+            request_id=self.request_id,
+            rate_limit=self.rate_limit,
         )
 
     def add(self, event: Event) -> None:

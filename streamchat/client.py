@@ -30,8 +30,11 @@ from .chat import Chat
 from .credentials import TokenProvider
 from .endpoints import resolve_endpoint
 from .errors import ConfigurationError, OutputValidationError, StreamChatError
+from .observe import Observer, OnRequest, OnResponse
 from .options import RetryPolicy, Timeouts
 from .providers import Preset, get_preset, wire_format
+from .ratelimit import SharedLimits, limit_key
+from .redaction import secrets_of
 from .request_options import (
     CONTROL_NAMES,
     Controls,
@@ -159,6 +162,9 @@ class Client:
         azure_ad_token_provider: Optional[TokenProvider] = None,
         project: Optional[str] = None,
         location: Optional[str] = None,
+        on_request: Optional[OnRequest] = None,
+        on_response: Optional[OnResponse] = None,
+        tracing: Optional[bool] = None,
         _defer_configuration_errors: bool = False,
         **controls: Unpack[Controls],
     ) -> None:
@@ -194,6 +200,11 @@ class Client:
         self.prices = prices
         self.max_frame_bytes = max_frame_bytes
         self._transport = Transport(verify=verify, pool_maxsize=max_connections)
+        self.on_request = on_request
+        self.on_response = on_response
+        self.tracing = tracing
+        self._limits = SharedLimits()
+        self._limit_key = limit_key(name, None)
         self._config_error: Optional[ConfigurationError] = None
         self._endpoint: Optional[Endpoint] = None
         try:
@@ -208,6 +219,7 @@ class Client:
                 project=project,
                 location=location,
             )
+            self._limit_key = limit_key(name, self._endpoint.api_key)
         except ConfigurationError as exc:
             if not (self._fallback_specs or _defer_configuration_errors):
                 raise
@@ -296,6 +308,8 @@ class Client:
             configuration_error=self._config_error,
             price=self._pricer(request.model),
             max_frame_bytes=self.max_frame_bytes,
+            limits=self._limits,
+            limit_key=self._limit_key,
         )
 
     def _pricer(self, model: str) -> Optional[Callable[[Usage], Usage]]:
@@ -340,12 +354,15 @@ class Client:
         timeouts: Optional[Timeouts] = None,
         record_to: Union[str, IO[bytes], None] = None,
         on_end: Optional[Callable[[Stream], None]] = None,
+        on_request: Optional[OnRequest] = None,
+        on_response: Optional[OnResponse] = None,
         **options: Any,
     ) -> Stream:
         """Start streaming an answer; iterate the returned Stream for events.
 
         Options are those of `request()`: system, model, tools, tool_choice,
-        response_format, max_tokens, temperature, thinking, extra_body.
+        response_format, max_tokens, temperature, thinking, extra_body. `on_request` and
+        `on_response` replace the Client's hooks for this call.
         """
         request = self.request(prompt, **options)
         targets = [self.target(request, retry=retry, timeouts=timeouts)]
@@ -365,6 +382,13 @@ class Client:
         callbacks = [cb for cb in (on_end,) if cb is not None]
         if response_format is not None:
             callbacks.insert(0, lambda s: _attach_parsed(s, response_format))
+        observer = Observer(
+            targets,
+            secrets=secrets_of(targets),
+            on_request=on_request or self.on_request,
+            on_response=on_response or self.on_response,
+            tracing=self.tracing,
+        )
         return start_stream(
             targets,
             cancel=cancel,
@@ -372,6 +396,7 @@ class Client:
             record_to=record,
             own_record=isinstance(record_to, str),
             on_end=_chain(callbacks) if callbacks else None,
+            observer=observer,
         )
 
     @overload

@@ -30,6 +30,7 @@ class StreamChatError(Exception):
         request_id: Optional[str] = None,
         retry_after: Optional[float] = None,
         partial: Any = None,
+        rate_limit: Any = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -39,6 +40,8 @@ class StreamChatError(Exception):
         self.request_id = request_id
         self.retry_after = retry_after
         self.partial = partial
+        self.rate_limit = rate_limit
+        """The key's rate-limit state from the error response's headers, where sent."""
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -76,7 +79,8 @@ class ContentFilterError(InvalidRequestError):
 
 
 class RateLimitError(StreamChatError):
-    """429: too many requests or tokens; `.retry_after` says how long to wait if known."""
+    """429: too many requests or tokens; `.retry_after` says how long to wait if known,
+    `.rate_limit` which allowance ran out."""
 
     retryable = True
 

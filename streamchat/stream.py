@@ -20,6 +20,7 @@ from typing import IO, Callable, Deque, Generic, Iterator, List, Optional, Seque
 from .accumulate import ResponseSnapshot
 from .cancelling import watch
 from .errors import StreamChatError, StreamInUseError
+from .observe import Observer
 from .target import Target
 from .types import CancelledEvent, ChatResponse, Event, PausedEvent
 from .types.response import Parsed
@@ -230,10 +231,21 @@ class Stream(Generic[Parsed]):
                 # the stream as a failure, with the response as its partial.
                 exc.partial = exc.partial or snapshot
                 self._error, error = exc, exc
+        self._report(snapshot, error)
         if error is not None:
             raise error
 
+    def _report(self, response: ChatResponse, error: Optional[StreamChatError]) -> None:
+        """Tell the observer (logs, hooks, trace) how the stream ended: once, at the end."""
+        observer = self._worker.observer
+        if observer is not None:
+            observer.stream_ended(response, error)
+
     def _fold(self) -> ChatResponse:
+        attempt = self._worker.attempt
+        if attempt is not None:
+            self._snapshot.request_id = attempt.request_id
+            self._snapshot.rate_limit = attempt.rate_limit
         return self._snapshot.to_response()
 
     # -- results ------------------------------------------------------------------
@@ -327,6 +339,9 @@ class Stream(Generic[Parsed]):
             unwatch = getattr(self, "_unwatch", None)
             if unwatch is not None:
                 unwatch()
+            # Dropped without being drained or closed: still reported once, as cancelled.
+            self._snapshot.add(CancelledEvent())
+            self._report(self._fold(), None)
 
     def __repr__(self) -> str:
         target = self._worker.targets[0]
@@ -342,6 +357,7 @@ def start_stream(
     record_to: Optional[IO[bytes]] = None,
     own_record: bool = False,
     on_end: Optional[Callable[[Stream], None]] = None,
+    observer: Optional[Observer] = None,
 ) -> Stream:
     """Start a worker for the targets (the first, then fallbacks) and return its Stream.
 
@@ -353,6 +369,7 @@ def start_stream(
         fallback_on=fallback_on,
         record_to=record_to,
         own_record=own_record,
+        observer=observer,
     )
     return Stream(worker, on_end=on_end, cancel=cancel)
 

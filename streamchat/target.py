@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional
 
 from .errors import ConfigurationError
 from .options import RetryPolicy, Timeouts
+from .ratelimit import SharedLimits
 from .types import ChatRequest, Usage
 from .wire.common import Endpoint, WireFormat
 
@@ -29,3 +30,7 @@ class Target:
     """Set when this provider cannot be used (no key): skipped in favour of a fallback."""
     price: Optional[Callable[[Usage], Usage]] = None
     max_frame_bytes: Optional[int] = None
+    limits: SharedLimits = field(default_factory=SharedLimits)
+    """The rate-limit state this provider's Client shares between its streams."""
+    limit_key: str = ""
+    """This provider and key's entry in `limits` (a hash, never the key)."""

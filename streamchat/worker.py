@@ -29,6 +29,8 @@ from typing import IO, Any, Deque, Iterator, List, Optional, Sequence, Tuple, Ty
 from .deadlines import Deadlines
 from .errors import ProtocolError, StreamChatError
 from .framing import frames_for
+from .observe import Attempt, Observer
+from .recorder import Recorder
 from .redaction import redact, secrets_of
 from .target import Target
 from .transport import Body, ReadTimedOut, fork_generation, shutdown_socket, wait_readable
@@ -119,14 +121,14 @@ class Worker:
         fallback_on: Tuple[Type[StreamChatError], ...] = (),
         record_to: Optional[IO[bytes]] = None,
         own_record: bool = False,
+        observer: Optional[Observer] = None,
     ) -> None:
         self.targets = list(targets)
         self.stop = threading.Event()
         self.queue = _EventQueue(EVENTS_IN_FLIGHT)
         self.kind = "cancelled"
         self._fallback_on = fallback_on
-        self._record = record_to
-        self._own_record = own_record
+        self._record = Recorder(record_to, own_record)
         self._sock: Optional[socket.socket] = None
         self._body: Optional[Body] = None
         self._batch: List[Event] = []
@@ -140,6 +142,8 @@ class Worker:
         self._secrets = secrets_of(self.targets)
         self._tokens: List[Optional[str]] = []
         first = self.targets[0]
+        self.observer = observer or Observer(self.targets, secrets=self._secrets, tracing=False)
+        self.attempt = Attempt(first.provider, first.model, 0, "")  # the latest one
         self.thread = threading.Thread(
             target=self._run, name=f"streamchat-{first.provider}", daemon=True
         )
@@ -163,6 +167,7 @@ class Worker:
 
     def _run(self) -> None:
         end = End(ProtocolError("the stream's worker ended without a result"))
+        token = self.observer.worker_started()
         try:
             try:
                 self._run_targets()
@@ -183,24 +188,10 @@ class Worker:
             self._flush_quietly()
             end = End(exc)
         finally:
-            self._end_recording()
+            self._record.end()
             self.queue.put_last(end)
             self._close_body()
-
-    def _end_recording(self) -> None:
-        """Flush (and close, if we opened it) the recording before the consumer hears of
-        the end, so a caller who reads the file right after the stream finds it whole."""
-        record, self._record = self._record, None
-        if record is not None:
-            record.flush()
-            if self._own_record:
-                record.close()
-
-    def _restart_recording(self) -> None:
-        """A retried attempt replaces the failed one's bytes: a recording is one body."""
-        if self._record is not None and self._record.seekable():
-            self._record.seek(0)
-            self._record.truncate()
+            self.observer.worker_finished(token)
 
     def _run_targets(self) -> None:
         deadlines = Deadlines(self.targets[0].timeouts, self._started)
@@ -214,7 +205,8 @@ class Worker:
                 nxt = self.targets[position + 1] if position + 1 < len(self.targets) else None
                 if nxt is None or self._saw_content() or not self._may_fall_back(target, exc):
                     raise
-                self._emit([FallbackEvent(provider=nxt.provider, model=nxt.model, error=str(exc))])
+                event = FallbackEvent(provider=nxt.provider, model=nxt.model, error=str(exc))
+                self._emit([self.observer.falling_back(target, event)])
 
     def _may_fall_back(self, target: Target, exc: StreamChatError) -> bool:
         if target.configuration_error is not None:
@@ -226,15 +218,20 @@ class Worker:
             raise target.configuration_error
         policy = target.retry
         deadlines.timeouts = target.timeouts
-        attempt = 1
+        attempt, own_hold = 1, False
         while True:
+            if not own_hold:  # a stream that was told to wait waits in its own backoff
+                self._hold_for_shared_limit(target, deadlines)
             self._emit([StartEvent(provider=target.provider, model=target.model, attempt=attempt)])
             try:
-                self._attempt(target, deadlines)
+                self._attempt(target, deadlines, attempt)
+                self.observer.attempt_ended(self.attempt, None)
                 return
             except StreamChatError as exc:
                 redact(exc, self._secrets)
                 self._close_body()
+                self.observer.attempt_ended(self.attempt, exc)
+                own_hold = target.limits.note(target.limit_key, exc)
                 if self.stop.is_set():
                     raise _Interrupted() from exc
                 if self._saw_content() or not exc.retryable or attempt >= policy.max_attempts:
@@ -243,22 +240,26 @@ class Worker:
                 total_left = deadlines.next()[0] if deadlines.total_end else None
                 if total_left is not None and delay >= total_left:
                     raise
-                self._emit([
-                    RetryEvent(
-                        attempt=attempt,
-                        max_attempts=policy.max_attempts,
-                        delay=delay,
-                        error=str(exc),
-                    )
-                ])
+                retry = RetryEvent(attempt=attempt, max_attempts=policy.max_attempts,
+                                   delay=delay, error=str(exc))
+                self._emit([self.observer.retrying(target, retry)])
                 self._flush()
                 if backoff_wait(self.stop, delay):
                     raise _Interrupted() from exc
                 attempt += 1
 
-    def _attempt(self, target: Target, deadlines: Deadlines) -> None:
+    def _hold_for_shared_limit(self, target: Target, deadlines: Deadlines) -> None:
+        """Another stream of this Client was told to wait: hold this request until then."""
+        total_left = deadlines.next()[0] if deadlines.total_end else None
+        hold = target.limits.hold_for(target.provider, target.limit_key, total_left)
+        if hold is not None:
+            self._put([hold.notice])
+            if self.stop.wait(hold.seconds):
+                raise _Interrupted()
+
+    def _attempt(self, target: Target, deadlines: Deadlines, number: int = 1) -> None:
         deadlines.attempt_started()
-        self._restart_recording()
+        self._record.restart()
         assert target.endpoint is not None
         endpoint = target.endpoint.with_token()
         if endpoint is not target.endpoint:
@@ -266,6 +267,7 @@ class Worker:
             self._secrets = secrets_of(self.targets, endpoint.api_key, *self._tokens)
             self._tokens.append(endpoint.api_key)
         http = target.wire.build_request(target.request, endpoint)
+        self.attempt = self.observer.attempt_started(target, http, number)
         self._flush()
         try:
             body = target.transport.open(
@@ -279,6 +281,7 @@ class Worker:
                 raise _Interrupted() from exc
             raise deadlines.error(deadlines.next()[1], target.provider) from exc
         self._body = body
+        self.attempt.responded(body.status_code, body.headers)
         if self.stop.is_set():
             raise _Interrupted()
         left = deadlines.next()[0]
@@ -334,7 +337,7 @@ class Worker:
                 # serves it all.
                 self._fresh = False
                 self._content = True
-                deadlines.last_content = time.monotonic()
+                deadlines.last_content = self.attempt.content_at(time.monotonic())
             self._flush()
             left, phase = deadlines.next()
             if left is not None and left <= 0:
@@ -353,8 +356,7 @@ class Worker:
                 raise _Interrupted()
             if not data:
                 return
-            if self._record is not None:
-                self._record.write(data)
+            self._record.write(data)
             yield data
 
     def _read_stream(self, target: Target, body: Body, deadlines: Deadlines) -> None:
@@ -382,8 +384,7 @@ class Worker:
             raw = body.read_all(left, limit=64 * 1024 * 1024)
         except ReadTimedOut as exc:
             raise deadlines.error(phase, target.provider) from exc
-        if self._record is not None:
-            self._record.write(raw)
+        self._record.write(raw)
         try:
             payload = json.loads(raw)
         except (ValueError, RecursionError) as exc:
@@ -407,6 +408,7 @@ class Worker:
                 price = target.price if target is not None else None
                 if price is not None and event.usage is not None:
                     events[position] = event.model_copy(update={"usage": price(event.usage)})
+                self.attempt.note(event)
         self._batch.extend(events)
         return done
 

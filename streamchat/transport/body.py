@@ -16,7 +16,8 @@ import requests
 import urllib3
 
 from ..errors import ConnectionFailedError, ProtocolError, StreamChatError
-from .headers import request_id_of
+from ..types import RateLimit
+from .headers import rate_limit_of, request_id_of
 from .sockets import DeadlineReader, ReadTimedOut, shutdown_socket
 
 READ_SIZE = 16 * 1024
@@ -156,6 +157,9 @@ class Body:
 
     def request_id(self) -> Optional[str]:
         return request_id_of(self.headers)
+
+    def rate_limit(self) -> Optional[RateLimit]:
+        return rate_limit_of(self.headers)
 
     def finish(self, drain_timeout: float = 0.05) -> None:
         """After the terminal event: keep the connection if the body ends at once.

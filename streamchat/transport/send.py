@@ -17,7 +17,7 @@ import requests
 from requests.utils import get_environ_proxies
 
 from ..errors import ConfigurationError, ConnectionFailedError, StreamChatError, StreamTimeoutError
-from ..types import HttpRequest
+from ..types import HttpRequest, RateLimit
 from ..version import __version__
 from ..wire.errors import error_from_response
 from .body import Body
@@ -140,17 +140,29 @@ class Transport:
             raw = b""
         body.close()
         text = raw.decode("utf-8", "replace")
-        raise error_from_response(
+        limits = body.rate_limit()
+        retry_after = retry_after_seconds(body.headers)
+        if retry_after is None and status == 429 and limits is not None:
+            # No Retry-After: the reset of the allowance that ran out says the same.
+            retry_after = limits.wait
+        # Raised as built, never held in a local: the frame would keep the error (and its
+        # traceback, and the connection) alive in a reference cycle.
+        raise _with_rate_limit(error_from_response(
             provider,
             status,
             text,
             endpoint=f"{request.method} {_origin(request.url)}{_path(request.url)}",
             request_id=body.request_id(),
-            retry_after=retry_after_seconds(body.headers),
-        )
+            retry_after=retry_after,
+        ), limits)
 
     def close(self) -> None:
         self._adapter.close()
+
+
+def _with_rate_limit(error: StreamChatError, limits: Optional[RateLimit]) -> StreamChatError:
+    error.rate_limit = limits
+    return error
 
 
 def _origin(url: str) -> str:

@@ -77,6 +77,37 @@ class Usage(BaseModel):
         return Usage(**values)
 
 
+class RateLimit(BaseModel):
+    """Where a key stands against its provider's rate limits, from the response headers
+    (OpenAI, Groq and OpenRouter `x-ratelimit-*`, Anthropic `anthropic-ratelimit-*`).
+    Every field is None where the provider did not say; resets are seconds from when the
+    response arrived."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requests_limit: Optional[int] = None
+    requests_remaining: Optional[int] = None
+    requests_reset: Optional[float] = None
+    """Seconds until the request allowance is restored."""
+    tokens_limit: Optional[int] = None
+    tokens_remaining: Optional[int] = None
+    tokens_reset: Optional[float] = None
+    """Seconds until the token allowance is restored."""
+
+    @property
+    def wait(self) -> Optional[float]:
+        """Seconds until an exhausted allowance comes back (None when none is exhausted
+        or its reset is unknown): how long a 429 without Retry-After should wait."""
+        waits = [
+            reset for remaining, reset in (
+                (self.requests_remaining, self.requests_reset),
+                (self.tokens_remaining, self.tokens_reset),
+            )
+            if remaining == 0 and reset is not None
+        ]
+        return max(waits) if waits else None
+
+
 class TopLogprob(BaseModel):
     """One candidate token at a position, with its log probability."""
 
@@ -131,6 +162,11 @@ class ChatResponse(BaseModel, Generic[Parsed]):
     """None while the stream has not ended (a `.partial` of a failure)."""
     provider_finish_reason: Optional[str] = None
     response_id: Optional[str] = None
+    request_id: Optional[str] = None
+    """The provider's id for the HTTP request (x-request-id, request-id): what its
+    support asks for."""
+    rate_limit: Optional[RateLimit] = None
+    """The key's rate-limit state as the provider reported it with this answer."""
     logprobs: Optional[List[TokenLogprob]] = None
     """Each output token's log probability, when the request asked for logprobs."""
     parsed: Optional[Parsed] = None
