@@ -165,6 +165,8 @@ class Client:
         on_request: Optional[OnRequest] = None,
         on_response: Optional[OnResponse] = None,
         tracing: Optional[bool] = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
         _defer_configuration_errors: bool = False,
         **controls: Unpack[Controls],
     ) -> None:
@@ -203,6 +205,8 @@ class Client:
         self.on_request = on_request
         self.on_response = on_response
         self.tracing = tracing
+        """None: a span per stream when OpenTelemetry is installed; False: never."""
+        self._otel_providers = (tracer_provider, meter_provider)
         self._limits = SharedLimits()
         self._limit_key = limit_key(name, None)
         self._config_error: Optional[ConfigurationError] = None
@@ -388,6 +392,8 @@ class Client:
             on_request=on_request or self.on_request,
             on_response=on_response or self.on_response,
             tracing=self.tracing,
+            tracer_provider=self._otel_providers[0],
+            meter_provider=self._otel_providers[1],
         )
         return start_stream(
             targets,

@@ -153,6 +153,8 @@ class Observer:
         on_request: Optional[OnRequest] = None,
         on_response: Optional[OnResponse] = None,
         tracing: Optional[bool] = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         first = targets[0]
         self.provider = first.provider
@@ -172,7 +174,7 @@ class Observer:
                 "tracing=True needs OpenTelemetry: pip install 'streamchat[otel]'"
             )
         if otel is not None:
-            self.trace = otel.StreamTrace(first)
+            self.trace = otel.StreamTrace(first, tracer_provider, meter_provider)
 
     # -- the worker thread ----------------------------------------------------------
 

@@ -43,10 +43,10 @@ _SECONDS_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 
 
 
 class _Instruments:
-    """The client metrics, created once per process on the global meter provider."""
+    """The client metrics, created once per meter provider (None: the global one)."""
 
-    def __init__(self) -> None:
-        meter = metrics.get_meter("streamchat", __version__)
+    def __init__(self, provider: Any) -> None:
+        meter = metrics.get_meter("streamchat", __version__, meter_provider=provider)
         self.duration = meter.create_histogram(
             "gen_ai.client.operation.duration", unit="s",
             description="GenAI operation duration",
@@ -65,8 +65,8 @@ class _Instruments:
 
 
 @functools.cache
-def _instruments() -> _Instruments:
-    return _Instruments()
+def _instruments(provider: Any) -> _Instruments:
+    return _Instruments(provider)
 
 
 def capture_content() -> bool:
@@ -77,8 +77,11 @@ def capture_content() -> bool:
 class StreamTrace:
     """The span of one stream, from the call to its end, and the metrics it records."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(
+        self, target: Target, tracer_provider: Any = None, meter_provider: Any = None
+    ) -> None:
         request = target.request
+        self._meter_provider = meter_provider
         self._attributes: Dict[str, Any] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": _PROVIDER_NAMES.get(target.provider, target.provider),
@@ -100,7 +103,7 @@ class StreamTrace:
                 [m.model_dump(mode="json", exclude_none=True) for m in request.messages],
                 ensure_ascii=False,
             )
-        tracer = trace.get_tracer("streamchat", __version__)
+        tracer = trace.get_tracer("streamchat", __version__, tracer_provider=tracer_provider)
         # Started here, in the caller's thread: the current span there is the parent.
         self.span = tracer.start_span(f"chat {target.model}", kind=SpanKind.CLIENT,
                                       attributes=span_attributes)
@@ -136,7 +139,7 @@ class StreamTrace:
             attempt: Any) -> None:
         span = self.span
         attributes = dict(self._attributes)
-        if response.provider and response.provider != self._attributes.get("provider"):
+        if response.provider:  # the fallback's, when one answered
             attributes["gen_ai.provider.name"] = _PROVIDER_NAMES.get(response.provider,
                                                                      response.provider)
         if response.model:
@@ -165,7 +168,7 @@ class StreamTrace:
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, str(error)))
         span.end()
-        instruments = _instruments()
+        instruments = _instruments(self._meter_provider)
         instruments.duration.record(time.monotonic() - self._started, attributes)
         for kind, n in counts:
             instruments.tokens.record(n, dict(attributes, **{"gen_ai.token.type": kind}))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import doctest
+import logging
 import re
 import signal
 import textwrap
@@ -158,7 +159,19 @@ def server() -> Iterator[FakeServer]:
 
 
 @pytest.fixture
-def fake_everywhere(server, monkeypatch, tmp_path) -> FakeServer:
+def logging_as_found() -> Iterator[None]:
+    """A block may configure logging (docs/logging.rst does): the root and streamchat
+    loggers get their level and handlers back afterwards."""
+    saved = [(log, log.level, list(log.handlers))
+             for log in (logging.getLogger(), logging.getLogger("streamchat"))]
+    yield
+    for log, level, handlers in saved:
+        log.setLevel(level)
+        log.handlers[:] = handlers
+
+
+@pytest.fixture
+def fake_everywhere(server, monkeypatch, tmp_path, logging_as_found) -> FakeServer:
     server.clear()
     monkeypatch.setattr(fake_server_module, "shared_server", lambda: server)
     monkeypatch.delenv("STREAMCHAT_PROVIDER", raising=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from typing import TYPE_CHECKING, Any, Dict, Optional, Pattern, Tuple, Union
 from urllib.parse import parse_qsl, urlsplit
 
@@ -82,7 +83,7 @@ def add_stream(
                 parts=parts,
             )
             script = replied(parsed_script, record)
-            rendered = render_request(script, wire, body, url.path, next(counter))
+            rendered = render_request(script, wire, body, url.path, next(counter), time.time())
         return rendered.status, dict(rendered.headers), rendered.body
 
     result: responses.BaseResponse = rsps.add_callback(

@@ -66,6 +66,8 @@ class RecordedRequest:
     def audio(self) -> List[Audio]:
         """The recordings the request carried, in order."""
         return [p for p in self.parts if isinstance(p, Audio)]
+    received_at: float = 0.0
+    """When the request had arrived whole, on the `time.monotonic()` clock."""
 
 
 def read_body(rfile: BufferedIOBase, transfer_encoding: str, content_length: str) -> bytes:

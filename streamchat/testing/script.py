@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ..providers import WIRE_MODULES
-from ..types import ToolCall, Usage
+from ..types import RateLimit, ToolCall, Usage
 from .recording import RecordedRequest
 
 WIRES: Tuple[str, ...] = tuple(WIRE_MODULES)
@@ -91,6 +91,10 @@ class Script:
     Pacing: `chunk_size` splits text into deltas of n characters (default: a few words per
     delta); `chunk_delay` pauses between frames.
 
+    Headers: `rate_limit` (a `streamchat.RateLimit` or its fields as a dict) is sent in
+    the provider's own rate-limit headers (OpenAI's `x-ratelimit-*`, Anthropic's
+    `anthropic-ratelimit-*`; Gemini and Ollama send none), on success and error alike.
+
     Faults: `status`, `body`, `headers`, `retry_after` shape the HTTP response;
     `stall_after=n` sends n frames then goes silent until released or shut down, sending
     a keep-alive every `keepalive` seconds (a stall at or past the last frame keeps the
@@ -119,6 +123,7 @@ class Script:
     body: Union[bytes, str, Mapping[str, Any], Sequence[Any], None] = None
     headers: Tuple[Tuple[str, str], ...] = ()
     retry_after: Union[float, str, None] = None
+    rate_limit: Optional[RateLimit] = None
     stall_after: Optional[int] = None
     keepalive: Optional[float] = None
     truncate_after: Optional[int] = None
@@ -156,6 +161,7 @@ def make_script(
     body: Union[bytes, str, Mapping[str, Any], Sequence[Any], None] = None,
     headers: Optional[Mapping[str, str]] = None,
     retry_after: Union[float, str, None] = None,
+    rate_limit: Union[RateLimit, Mapping[str, Any], None] = None,
     stall_after: Optional[int] = None,
     keepalive: Optional[float] = None,
     truncate_after: Optional[int] = None,
@@ -209,6 +215,10 @@ def make_script(
         body=body,
         headers=tuple((headers or {}).items()),
         retry_after=retry_after,
+        rate_limit=(
+            rate_limit if rate_limit is None or isinstance(rate_limit, RateLimit)
+            else RateLimit.model_validate(rate_limit)
+        ),
         stall_after=stall_after,
         keepalive=keepalive,
         truncate_after=truncate_after,

@@ -311,14 +311,14 @@ class _Handler(BaseHTTPRequestHandler):
         if script.reset == "before_headers":
             self.close_connection = True
             return
-        self._respond(script, render_request(script, wire, parsed, url.path, seq))
+        self._respond(script, render_request(script, wire, parsed, url.path, seq, time.time()))
 
     def _record(self, path: str, query: str, raw: bytes, parsed: Any,
                 wire: Optional[str] = None, parts: Tuple[Part, ...] = ()) -> RecordedRequest:
         record = RecordedRequest(
             method=self.command, path=path, query=dict(parse_qsl(query, keep_blank_values=True)),
             headers=Headers(dict(self.headers.items())), json=parsed, body=raw, wire=wire,
-            parts=parts,
+            parts=parts, received_at=time.monotonic(),
         )
         self.server._record(record)
         return record

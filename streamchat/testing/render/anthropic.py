@@ -7,10 +7,11 @@ streams of the API.
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from ...types import Document, Image, Part, Text
+from ...types import Document, Image, Part, RateLimit, Text
 from ..script import TokenCounts
 from .common import Plan, Wire, compact, messages_prompt, named, quoted, signature
 from .errors import ErrorInfo
@@ -199,6 +200,24 @@ def request_parts(body: Any) -> List[Part]:
         if isinstance(message, Mapping) and message.get("role") == "user":
             parts.extend(content_parts(message.get("content", ""), _read))
     return parts
+def rate_limit_headers(limit: RateLimit, now: float) -> List[Tuple[str, str]]:
+    """Anthropic's rate-limit headers, resets as RFC 3339 times.
+
+    https://docs.anthropic.com/en/api/rate-limits#response-headers
+    """
+    headers: List[Tuple[str, str]] = []
+    for kind in ("requests", "tokens"):
+        limit_value, remaining, reset = (getattr(limit, f"{kind}_{field}")
+                                         for field in ("limit", "remaining", "reset"))
+        prefix = f"anthropic-ratelimit-{kind}"
+        if limit_value is not None:
+            headers.append((f"{prefix}-limit", str(limit_value)))
+        if remaining is not None:
+            headers.append((f"{prefix}-remaining", str(remaining)))
+        if reset is not None:
+            when = datetime.datetime.fromtimestamp(now + reset, datetime.timezone.utc)
+            headers.append((f"{prefix}-reset", when.strftime("%Y-%m-%dT%H:%M:%SZ")))
+    return headers
 
 
 WIRE = Wire(
@@ -217,6 +236,7 @@ WIRE = Wire(
     keepalive=PING,
     request_id=("request-id", 24),
     parts=request_parts,
+    rate_limits=rate_limit_headers,
     call_prefix="toolu_",
     messages={"overloaded": "Overloaded",
               "context_overflow": "prompt is too long: 210000 tokens > 200000 maximum"},

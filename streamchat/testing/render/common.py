@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 
-from ...types import Part
+from ...types import Part, RateLimit
 from ..script import TokenCounts, ToolCallSpec
 from .errors import ErrorInfo
 
@@ -151,6 +151,8 @@ class Wire:
     request_id: Optional[Tuple[str, int]] = None
     """The request-id header's name and how many hex digits of the token follow `req_`."""
     call_prefix: str = "call_"
+    rate_limits: Optional[Callable[[RateLimit, float], List[Tuple[str, str]]]] = None
+    """A scripted rate-limit state as the wire's headers, given the time it is sent."""
     messages: Mapping[str, str] = field(default_factory=dict)
     """In-stream and HTTP error messages in the wire's own words, by error kind."""
     not_found: Optional[str] = None

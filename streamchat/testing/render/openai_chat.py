@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from ...types import Audio, Document, Image, Part, Text
+from ...types import Audio, Document, Image, Part, RateLimit, Text
 from ..script import TokenCounts
 from .common import (
     CREATED,
@@ -141,6 +141,36 @@ def error_frames(
     return [data(compact(payload))]
 
 
+def go_duration(seconds: float) -> str:
+    """Seconds as Go prints a duration ("20ms", "1s", "6m0s", "2m59.56s")."""
+    if seconds < 1:
+        return f"{round(seconds * 1000):d}ms"
+    minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    text = f"{round(rest, 3):g}s"
+    if minutes or hours:
+        text = f"{minutes}m{text}"
+    return f"{hours}h{text}" if hours else text
+
+
+def rate_limit_headers(limit: RateLimit, now: float) -> List[Tuple[str, str]]:
+    """OpenAI's (and Groq's) rate-limit headers, resets as durations.
+
+    https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers
+    """
+    headers: List[Tuple[str, str]] = []
+    for kind in ("requests", "tokens"):
+        limit_value, remaining, reset = (getattr(limit, f"{kind}_{field}")
+                                         for field in ("limit", "remaining", "reset"))
+        if limit_value is not None:
+            headers.append((f"x-ratelimit-limit-{kind}", str(limit_value)))
+        if remaining is not None:
+            headers.append((f"x-ratelimit-remaining-{kind}", str(remaining)))
+        if reset is not None:
+            headers.append((f"x-ratelimit-reset-{kind}", go_duration(reset)))
+    return headers
+
+
 def models(path: str) -> Optional[Rendered]:
     """The model list that OpenAI-compatible clients probe at `<base>/models`."""
     if not path.endswith("/models"):
@@ -217,6 +247,7 @@ WIRE = Wire(
     # NOTE: the neutral finish reasons are OpenAI's own words.
     finish={},
     request_id=("x-request-id", 64),
+    rate_limits=rate_limit_headers,
     get=models,
     parts=request_parts,
 )

@@ -14,7 +14,7 @@ from ...types import Document, Image, Part, Text
 from ..script import TokenCounts
 from .common import CREATED, OBFUSCATION, Plan, Wire, compact, last_user_text, named, quoted
 from .errors import ErrorInfo
-from .openai_chat import error_body
+from .openai_chat import error_body, rate_limit_headers
 from .parts import (
     ReadPart,
     UnreadablePart,
@@ -248,4 +248,5 @@ WIRE = Wire(
     finish={"length": "max_output_tokens"},
     request_id=("x-request-id", 64),
     parts=request_parts,
+    rate_limits=rate_limit_headers,
 )

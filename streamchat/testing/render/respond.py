@@ -14,6 +14,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from ..script import Script, TokenCounts
 from .common import (
+    CREATED,
     DEFAULT_MODEL,
     Call,
     Plan,
@@ -38,26 +39,31 @@ def render(
     stream: bool = True,
     model: Optional[str] = None,
     seq: int = 1,
+    now: float = CREATED,
 ) -> Rendered:
     """The whole HTTP response the provider would send for this script and request.
 
     `request` is the parsed JSON body (it supplies the model, the prompt for the default
     reply and the usage estimate, and OpenAI's include_usage); `seq` numbers responses so
-    that ids differ between them.
+    that ids differ between them; `now` (a Unix time) is when the response is sent, for
+    rate-limit resets that providers give as times.
     """
     spec = wire_spec(wire)
     plan = _plan(script, spec, request, model, seq)
+    extra = script.headers
+    if script.rate_limit is not None and spec.rate_limits is not None:
+        extra = (*spec.rate_limits(script.rate_limit, now), *extra)
     if script.status >= 400 and script.body is None:
         return render_error(
             wire, script.status, model=plan.model, retry_after=script.retry_after, seq=seq,
-            headers=script.headers,
+            headers=extra,
         )
     if script.status >= 400:
         base = [("Content-Type", _guess_type(script.body))]
     else:
         base = _success_headers(spec, stream, plan.token)
     add_retry_after(base, script.retry_after)
-    headers = merged(base, script.headers)
+    headers = merged(base, extra)
     if script.body is not None:
         return Rendered(script.status, headers, (_raw(script.body),),
                         spec.keepalive if stream else None)
@@ -99,10 +105,12 @@ def render_error(
     return Rendered(status, merged(base, headers), (body,))
 
 
-def render_request(script: Script, wire: str, body: Any, path: str, seq: int) -> Rendered:
+def render_request(
+    script: Script, wire: str, body: Any, path: str, seq: int, now: float = CREATED
+) -> Rendered:
     """The answer to one chat request: a stream or a plain body, as the request asked."""
     return render(script, wire, body, stream=wants_stream(wire, body, path),
-                  model=model_of(wire, body, path), seq=seq)
+                  model=model_of(wire, body, path), seq=seq, now=now)
 
 
 def not_found(path: str) -> Rendered:
