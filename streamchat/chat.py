@@ -329,7 +329,7 @@ class Chat:
             del self._history[self._turn_start:]
             return
         message = response.to_message()
-        if not (message.content or message.tool_calls or message.thinking):
+        if not (message.content or message.tool_calls or message.thinking or message.provider_data):
             return
         message.tool_calls, self._aliases = unique_ids(self._history, message.tool_calls)
         self._history.append(message)

@@ -138,6 +138,10 @@ class Run:
                 stream.close()
             response = stream.final()
             self.responses.append(response)
+            if response.provider_finish_reason == "pause_turn" and rounds < self._max_rounds:
+                # NOTE: Anthropic paused a long server tool turn; the answer so far, sent
+                # back as the last message, is what continues it.
+                continue
             if response.finish_reason in ("cancelled", "paused") or not response.tool_calls:
                 self._done = True
                 return

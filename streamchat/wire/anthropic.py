@@ -63,7 +63,16 @@ def _thinking_budget(thinking: Any) -> Optional[int]:
     return THINKING_BUDGETS.get(str(thinking), THINKING_BUDGETS["medium"])
 
 
+def _sendable(block: Any) -> bool:
+    return isinstance(block, dict) and (block.get("type") != "text" or bool(block.get("text")))
+
+
 def _assistant_blocks(provider: str, message: Message) -> List[Dict[str, Any]]:
+    kept = message.provider_data.get("anthropic")
+    if kept and isinstance(kept.get("content"), list):
+        # NOTE: server tool blocks and cited text go back exactly as they came (encrypted
+        # results and citation indexes included), but empty text blocks are refused.
+        return [dict(block) for block in kept["content"] if _sendable(block)]
     blocks: List[Dict[str, Any]] = []
     # NOTE: thinking blocks go back first and unchanged, or the API rejects the turn.
     for block in message.thinking:

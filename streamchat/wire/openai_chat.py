@@ -139,6 +139,11 @@ def _message(message: Message, provider: str) -> Dict[str, Any]:
             }
             for call in message.tool_calls
         ]
+    kept = message.provider_data.get("openai")
+    if kept:
+        # NOTE: a gateway's thinking_blocks / reasoning_details go back as they came: the
+        # model behind it (Claude) rejects a tool turn whose signed thinking is missing.
+        out.update(kept)
     return out
 
 

@@ -34,6 +34,7 @@ from .common import (
 )
 from .openai_chat import effort_for
 from .parts import file_name, message_text, text_only, unsupported
+from .responses_items import replay_items
 
 FRAMING = "sse"
 
@@ -64,7 +65,12 @@ def input_part(provider: str, part: Part) -> Dict[str, Any]:
     raise unsupported(provider, part, "the Responses API takes no audio (openai does)")
 
 
-def _input_items(message: Message, provider: str) -> List[Dict[str, Any]]:
+def _input_items(message: Message, provider: str, stateless: bool) -> List[Dict[str, Any]]:
+    kept = message.provider_data.get("openai-responses")
+    if kept and isinstance(kept.get("output"), list):
+        # NOTE: reasoning items (with their encrypted content) and server tool items go
+        # back with the answer, or a reasoning model loses its reasoning between calls.
+        return replay_items(kept["output"], stateless)
     content: Any = message.content
     if not isinstance(content, str):
         assistant = message.role == "assistant"
@@ -117,7 +123,7 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     held = request.chained_messages if request.previous_response_id else 0
     for message in request.messages[held:]:
         if message.role != "system":
-            items.extend(_input_items(message, provider))
+            items.extend(_input_items(message, provider, request.store is False))
     body: Dict[str, Any] = {
         "model": request.model,
         "input": items,
@@ -145,6 +151,10 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
         # NOTE: reasoning text is only streamed as a summary, and only when one is asked for.
         body["reasoning"] = {"effort": effort, "summary": "auto"}
     body.update(controls.openai_responses(request, endpoint))
+    if request.store is False:
+        # NOTE: nothing is stored, so reasoning can only come back to the next turn
+        # encrypted inside its item, and only when asked for.
+        body["include"] = [*body.get("include", ()), "reasoning.encrypted_content"]
     body = merge_extra(drop_none(body), request.extra_body)
     headers = auth_headers(
         endpoint,

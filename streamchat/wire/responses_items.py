@@ -113,6 +113,30 @@ class OutputItems:
         return {"openai-responses": {"output": kept}}
 
 
+def replay_items(output: List[Any], stateless: bool) -> List[Dict[str, Any]]:
+    """The kept output items as input items for the next turn.
+
+    Stored responses (the default) let the server resolve each item by its id, so they go
+    back verbatim. With `store=False` nothing was stored: an id the server cannot find is
+    a 400, so ids are dropped, reasoning goes back only with its encrypted_content, and
+    server tool items (which cannot be replayed without theirs) are left out; the
+    message that reports their findings stays.
+    """
+    items: List[Dict[str, Any]] = []
+    for item in output:
+        if not isinstance(item, dict):
+            continue
+        if stateless:
+            kind = item.get("type")
+            if kind == "reasoning" and not item.get("encrypted_content"):
+                continue
+            if kind not in NEUTRAL_ITEMS and kind != "reasoning":
+                continue
+            item = {k: v for k, v in item.items() if k != "id"}
+        items.append(dict(item))
+    return items
+
+
 def synthetic_stream(index: int, item: Mapping[str, Any]) -> Optional[List[Dict[str, Any]]]:
     """The stream events a whole message item stands for (non-streamed bodies), so that
     text, refusals and annotations take the streaming path; None for other items."""
