@@ -113,7 +113,9 @@ def test_responses_fields():
                    "parameters": WEATHER.parameters, "strict": True}],
         "top_p": 0.5, "parallel_tool_calls": False, "service_tier": "priority",
         "metadata": {"a": "b"}, "store": False, "previous_response_id": "resp_1",
-        "include": ["message.output_text.logprobs"], "top_logprobs": 2,
+        # store=False also asks for encrypted reasoning, the only way it can come back.
+        "include": ["message.output_text.logprobs", "reasoning.encrypted_content"],
+        "top_logprobs": 2,
     }
 
 
