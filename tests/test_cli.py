@@ -16,11 +16,13 @@ from typing import Any, Dict, List
 
 import pytest
 from helpers import FIXTURES
+from media import PDF, PNG, WAV, write_samples
 
 import streamchat
 import streamchat.testing.server as fake_server_module
-from streamchat import cli
+from streamchat import Audio, Document, Image, Text, cli
 from streamchat.cli import choose
+from streamchat.cli.attach import attachment
 from streamchat.testing import FakeServer
 from streamchat.types import event_adapter
 
@@ -491,3 +493,53 @@ def test_python_m_streamchat_reads_a_pipe_and_exits_1_on_provider_errors():
         assert failed.returncode == 1
         assert "PermissionDeniedError" in failed.stderr and "not for you" in failed.stderr
         assert "Traceback" not in failed.stderr
+
+
+# -- attachments (-a) ------------------------------------------------------------------------
+
+
+def test_attached_files_and_urls_go_with_the_prompt(fake, tmp_path, capsys):
+    write_samples(tmp_path)
+    fake.enqueue(reply=lambda request: f"{len(request.images)} images, "
+                                       f"{len(request.documents)} document")
+    code = cli.main(["-p", "fake", "-a", str(tmp_path / "cat.png"), "--attach",
+                     str(tmp_path / "report.pdf"), "-a", "https://example.com/dog.jpg",
+                     "What", "are", "these?"])
+    assert code == 0
+    assert capsys.readouterr().out == "2 images, 1 document\n"
+    parts = fake.last_request.parts
+    assert parts[0] == Text("What are these?")
+    assert [type(p) for p in parts[1:]] == [Image, Document, Image]
+    assert (parts[1].data, parts[2].data, parts[3].url) == (PNG, PDF, "https://example.com/dog.jpg")
+
+
+def test_the_kind_comes_from_the_bytes_then_the_name(tmp_path):
+    (tmp_path / "voice").write_bytes(WAV)
+    (tmp_path / "notes.txt").write_text("hello")
+    assert isinstance(attachment(str(tmp_path / "voice")), Audio)
+    assert attachment(str(tmp_path / "notes.txt")).media_type == "text/plain"
+    assert isinstance(attachment("https://example.com/a.pdf"), Document)
+    assert isinstance(attachment("https://example.com/render?id=3"), Image)
+
+
+@pytest.mark.parametrize(("name", "content", "error"), [
+    ("missing.png", None, "cannot attach"),
+    ("blob.bin", b"\x00\x01\x02", "pass media_type"),
+])
+def test_a_file_that_cannot_be_attached_is_a_usage_error(fake, tmp_path, capsys,
+                                                         name, content, error):
+    if content is not None:
+        (tmp_path / name).write_bytes(content)
+    assert cli.main(["-p", "fake", "-a", str(tmp_path / name), "hi"]) == 2
+    assert error in capsys.readouterr().err
+    assert fake.requests == []
+
+
+def test_attachments_go_with_the_first_message_of_a_chat(fake, tmp_path, capsys,
+                                                         monkeypatch):
+    write_samples(tmp_path)
+    monkeypatch.setattr(sys, "stdin", Terminal(["What is this?", "And now?"]))
+    assert cli.main(["-p", "fake", "-a", str(tmp_path / "cat.png")]) == 0
+    first, second = fake.requests
+    assert [type(p) for p in first.parts] == [Text, Image]
+    assert [type(p) for p in second.parts] == [Text, Image, Text]  # history, then the new line

@@ -9,6 +9,7 @@ from typing import IO, Optional, Sequence
 
 from ..errors import ConfigurationError
 from ..replaying import replay
+from .attach import attachments
 from .choose import make_client
 from .interactive import interactive
 from .options import build_parser, request_options
@@ -22,7 +23,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[str]) ->
     prompt = " ".join(args.prompt).strip()
 
     if args.replay:
-        if prompt:
+        if prompt or args.attach:
             raise ConfigurationError("--replay plays a recording and takes no prompt")
         if not os.path.isfile(args.replay):
             raise ConfigurationError(f"cannot read the recording {args.replay!r}")
@@ -42,11 +43,13 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[str]) ->
     if interactive_mode and args.record:
         raise ConfigurationError("--record saves one answer: pass a prompt with it")
 
+    parts = attachments(args.attach)
     client = make_client(args, err)
     if interactive_mode:
-        return interactive(client, args, printer)
+        return interactive(client, args, printer, parts)
     stream = client.stream(
-        prompt, system=args.system, record_to=args.record, **request_options(args)
+        [prompt, *parts] if parts else prompt, system=args.system, record_to=args.record,
+        **request_options(args),
     )
     status, response = consume(stream, printer)
     if status == EXIT_OK:

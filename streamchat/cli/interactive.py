@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from typing import Sequence
 
 from ..client import Client
+from ..types import Part, Prompt
 from .options import request_options
 from .printer import Printer, response_label
 from .turn import EXIT_OK, consume
 
 
-def interactive(client: Client, args: argparse.Namespace, printer: Printer) -> int:
+def interactive(
+    client: Client, args: argparse.Namespace, printer: Printer, attached: Sequence[Part] = ()
+) -> int:
     """A multi-turn chat on the terminal until Ctrl-D; the Chat keeps the history, an
-    interrupted answer included (marked as interrupted)."""
+    interrupted answer included (marked as interrupted). Attached files go with the first
+    message."""
     chat = client.chat(system=args.system, **request_options(args))
     printer.note(
         f"chatting with {client.provider} {client.model}; "
@@ -29,6 +34,8 @@ def interactive(client: Client, args: argparse.Namespace, printer: Printer) -> i
             continue
         if not line.strip():
             continue
-        status, response = consume(chat.stream(line), printer)
+        prompt: Prompt = [line, *attached] if attached else line
+        attached = ()
+        status, response = consume(chat.stream(prompt), printer)
         if status == EXIT_OK:
             printer.usage(response, response_label(response, client.provider))

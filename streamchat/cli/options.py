@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-p", "--provider", metavar="PROVIDER[:MODEL]",
         help="provider id such as openai, anthropic, gemini, ollama, groq or fake",
     )
+    parser.add_argument(
+        "-a", "--attach", action="append", metavar="FILE_OR_URL",
+        help="send an image, PDF, text file or recording with the prompt (repeatable)",
+    )
     parser.add_argument("-m", "--model", help="model name (overrides one given with -p)")
     parser.add_argument("-s", "--system", help="system prompt")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="cap on output tokens")

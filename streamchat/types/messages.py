@@ -115,9 +115,9 @@ def _content(content: Any) -> Any:
     return list(content)
 
 
-Prompt = Union[
-    str, Message, Part, Sequence[Union[Message, Mapping[str, Any]]], Sequence[Union[str, Part]]
-]
+# NOTE: one Sequence alternative, not one for conversations and one for parts: with two,
+# type checkers cannot infer `["What is this?", image]` against either and call it list[object].
+Prompt = Union[str, Message, Part, Sequence[Union[str, Part, Message, Mapping[str, Any]]]]
 """What a call accepts as its prompt: a string (one user message), a Message, a list of
 Messages or message dicts (a conversation), or a part or a list of parts and strings (one
 user message)."""

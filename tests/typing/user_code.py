@@ -79,3 +79,16 @@ def errors(client: streamchat.Client) -> None:
 def replayed() -> str:
     stream = streamchat.replay(b"data: [DONE]\n\n", provider="openai", chunk_size=7)
     return stream.final().text
+
+
+def with_parts(client: streamchat.Client) -> str:
+    photo = streamchat.Image.from_path("cat.png", detail="low")
+    report = streamchat.Document(url="https://example.com/report.pdf")
+    voice = streamchat.Audio(data=b"ID3\x04", media_type="audio/mpeg")
+    answer = client.complete(["What is this?", photo])
+    chat = client.chat()
+    chat.send(streamchat.Message.user([streamchat.Text("Compare", cache=True), photo, report]))
+    result = streamchat.Message.tool("call_1", [streamchat.Text("chart:"), photo])
+    parts: List[streamchat.Part] = [photo, report, voice]
+    data: Optional[bytes] = photo.data
+    return answer.text + result.text + str(len(parts)) + str(data is None)
