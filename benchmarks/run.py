@@ -40,13 +40,15 @@ from benchmarks.first_event import scenario_first_event
 from benchmarks.interrupt import idle_child, peer_interrupt, scenario_interrupt
 from benchmarks.latency import peer_latency, scenario_latency
 from benchmarks.processes import ServerProcess
+from benchmarks.request_building import scenario_request_building
 from benchmarks.startup import scenario_startup
 from benchmarks.table import table
 from benchmarks.throughput import peer_throughput, scenario_throughput
 
 SCENARIOS = ("throughput", "first-event", "latency", "interrupt", "concurrency", "startup")
-EXTRA = ("breakdown",)
-"""Run only when named: where the library's time goes, stage by stage."""
+EXTRA = ("breakdown", "request-building")
+"""Run only when named: where the library's time goes, stage by stage, and what building a
+request costs."""
 
 def machine() -> str:
     cpu = ""
@@ -75,6 +77,7 @@ RUNNERS: Dict[str, Callable[[Context], None]] = {
     "concurrency": scenario_concurrency,
     "startup": scenario_startup,
     "breakdown": scenario_breakdown,
+    "request-building": scenario_request_building,
 }
 
 PEER_SCENARIOS: Dict[str, Callable[[Context, clients.Client], Any]] = {

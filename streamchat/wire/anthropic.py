@@ -94,9 +94,8 @@ def _assistant_blocks(provider: str, message: Message) -> List[Dict[str, Any]]:
     return blocks
 
 
-def _system(provider: str, messages: List[Message]) -> Any:
+def _system(provider: str, prompts: List[Message]) -> Any:
     """The system prompt: one string, or text blocks when parts (cache breakpoints) ask."""
-    prompts = [m for m in messages if m.role == "system" and m.content]
     if all(isinstance(m.content, str) for m in prompts):
         return "\n\n".join(m.text for m in prompts) or None
     parts = [p for m in prompts for p in _as_parts(m.content)]
@@ -108,29 +107,31 @@ def _as_parts(content: Union[str, List[Part]]) -> List[Part]:
     return [Text(content)] if isinstance(content, str) else content
 
 
-def _messages(provider: str, messages: List[Message]) -> Tuple[List[Dict[str, Any]], bool]:
-    """The alternating user/assistant turns, and whether any message was made of parts."""
+def _messages(provider: str, messages: List[Message]) -> Tuple[Any, List[Dict[str, Any]], bool]:
+    """The top-level system prompt, the alternating user/assistant turns, and whether any
+    message was made of parts."""
+    system: List[Message] = []
     turns: List[Dict[str, Any]] = []
     parts = False
     for message in messages:
-        if message.role == "system":
-            continue
         content: Any = message.content
-        if not isinstance(content, str):
-            parts = True
+        if message.role == "system":
+            if content:
+                system.append(message)
+            continue
         if message.role == "tool":
             role = "user"
-            if not isinstance(message.content, str):
-                content = blocks(provider, message.content)
+            if not isinstance(content, str):
+                parts, content = True, blocks(provider, content)
             turn_blocks = [
                 {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": content}
             ]
         elif message.role == "user":
             role = "user"
-            if not isinstance(message.content, str):
-                turn_blocks = blocks(provider, message.content)
-            else:
+            if isinstance(content, str):  # the hot path: one test, as before parts
                 turn_blocks = [{"type": "text", "text": content}] if content else []
+            else:
+                parts, turn_blocks = True, blocks(provider, content)
         else:
             role = "assistant"
             turn_blocks = _assistant_blocks(provider, message)
@@ -151,7 +152,7 @@ def _messages(provider: str, messages: List[Message]) -> Tuple[List[Dict[str, An
                 turns[-1]["content"].pop()
                 if not turns[-1]["content"]:
                     turns.pop()
-    return turns, parts
+    return _system(provider, system), turns, parts
 
 
 def tool_schema(tool: Tool) -> Dict[str, Any]:
@@ -190,8 +191,7 @@ def format_tool(fmt: ResponseFormat) -> Dict[str, Any]:
 
 
 def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
-    system = _system(endpoint.provider, request.messages)
-    turns, parts = _messages(endpoint.provider, request.messages)
+    system, turns, parts = _messages(endpoint.provider, request.messages)
     default_max = int(endpoint.options.get("default_max_tokens", DEFAULT_MAX_TOKENS))
     max_tokens = request.max_tokens if request.max_tokens is not None else default_max
     body: Dict[str, Any] = {"model": request.model, "max_tokens": max_tokens}
@@ -232,8 +232,8 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     headers = {"anthropic-version": API_VERSION}
     headers.update(auth_headers(endpoint, "x-api-key", "", accept=accept, request=request))
     if parts or isinstance(system, list):
-        check_breakpoints(endpoint.provider, body)
-        if uses_files(body):
+        check_breakpoints(endpoint.provider, request.messages)
+        if uses_files(request.messages):
             add_beta(headers, FILES_BETA)
     url = join_url(endpoint.base_url, "messages", request.query)
     return HttpRequest("POST", url, headers, body)

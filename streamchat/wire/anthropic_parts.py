@@ -10,10 +10,10 @@ Cache breakpoints: https://docs.anthropic.com/en/docs/build-with-claude/prompt-c
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Union
+from typing import Any, Dict, Iterable, Iterator, List, Sequence, Union
 
 from ..errors import ConfigurationError
-from ..types import Document, Image, Part, Text
+from ..types import Document, Image, Message, Part, Text
 from .parts import plain_text, unsupported
 
 FILES_BETA = "files-api-2025-04-14"
@@ -60,24 +60,15 @@ def blocks(provider: str, parts: Iterable[Part]) -> List[Dict[str, Any]]:
     return [block(provider, part) for part in parts]
 
 
-def _marked(items: Any) -> Iterable[Mapping[str, Any]]:
-    """Every block of a list that carries a breakpoint, tool results' contents included."""
-    if not isinstance(items, list):
-        return
-    for item in items:
-        if not isinstance(item, Mapping):
-            continue
-        if "cache_control" in item:
-            yield item
-        yield from _marked(item.get("content"))
+def _parts(messages: Sequence[Message]) -> Iterator[Part]:
+    for message in messages:
+        if not isinstance(message.content, str):
+            yield from message.content
 
 
-def check_breakpoints(provider: str, body: Mapping[str, Any]) -> None:
+def check_breakpoints(provider: str, messages: Sequence[Message]) -> None:
     """Refuse a request with more cache breakpoints than the API accepts, before sending."""
-    found = len(list(_marked(body.get("tools"))))
-    found += len(list(_marked(body.get("system"))))
-    for turn in body.get("messages") or ():
-        found += len(list(_marked(turn.get("content"))))
+    found = sum(1 for part in _parts(messages) if part.cache)
     if found > MAX_BREAKPOINTS:
         raise ConfigurationError(
             f"{provider} takes at most {MAX_BREAKPOINTS} cache breakpoints in one request "
@@ -95,20 +86,6 @@ def add_beta(headers: Dict[str, str], beta: str) -> None:
         headers[key] = ",".join([*declared, beta])
 
 
-def uses_files(body: Mapping[str, Any]) -> bool:
-    """Whether any block names an uploaded file, which needs the Files API beta."""
-
-    def named(items: Any) -> bool:
-        if not isinstance(items, list):
-            return False
-        for item in items:
-            if not isinstance(item, Mapping):
-                continue
-            source = item.get("source")
-            if isinstance(source, Mapping) and source.get("type") == "file":
-                return True
-            if named(item.get("content")):
-                return True
-        return False
-
-    return any(named(turn.get("content")) for turn in body.get("messages") or ())
+def uses_files(messages: Sequence[Message]) -> bool:
+    """Whether any part names an uploaded file, which needs the Files API beta."""
+    return any(getattr(part, "file_id", None) is not None for part in _parts(messages))

@@ -175,10 +175,10 @@ def _contents(provider: str, messages: List[Message]) -> List[Dict[str, Any]]:
                 last["parts"].append(part)
             else:
                 contents.append({"role": "user", "parts": [part]})
-        elif isinstance(message.content, str):
-            contents.append({"role": "user", "parts": [{"text": message.content}]})
         else:
-            parts = [gemini_part(provider, p) for p in message.content]
+            content = message.content
+            parts = [{"text": content}] if isinstance(content, str) else [
+                gemini_part(provider, p) for p in content]
             contents.append({"role": "user", "parts": parts})
     return contents
 

@@ -94,13 +94,15 @@ def _messages(provider: str, messages: List[Message]) -> List[Dict[str, Any]]:
     # A tool message may not name its tool; the assistant message before it does.
     names: Dict[str, str] = {}
     for message in messages:
-        entry: Dict[str, Any] = {"role": message.role, "content": message.content}
-        if not isinstance(message.content, str):
-            entry = _with_parts(provider, entry, message.content)
+        content = message.content
+        entry: Dict[str, Any] = {"role": message.role, "content": content}
+        if not isinstance(content, str):  # parts: a string, the hot path, takes this one test
+            entry = _with_parts(provider, entry, content)
         if message.role == "tool":
             name = message.name or names.get(message.tool_call_id or "")
             # NOTE: Ollama matches a result to its call by tool_name, not by an id.
-            out.append(drop_none({**entry, "tool_name": name}))
+            entry["tool_name"] = name
+            out.append(drop_none(entry))
             continue
         thinking = "".join(block.text for block in message.thinking)
         if thinking:

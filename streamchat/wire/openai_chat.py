@@ -124,8 +124,8 @@ def _parts(role: str, parts: List[Part], provider: str) -> Any:
 
 def _message(message: Message, provider: str) -> Dict[str, Any]:
     content: Any = message.content
-    if not isinstance(message.content, str):
-        content = _parts(message.role, message.content, provider)
+    if not isinstance(content, str):  # parts: a string, the hot path, takes this one test
+        content = _parts(message.role, content, provider)
     if message.role == "tool":
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": content}
     out: Dict[str, Any] = {"role": message.role, "content": content}
@@ -166,9 +166,10 @@ def tool_choice(choice: Optional[str]) -> Any:
 
 def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     options = endpoint.options
+    provider = endpoint.provider
     body: Dict[str, Any] = {
         "model": request.model,
-        "messages": [_message(m, endpoint.provider) for m in request.messages],
+        "messages": [_message(m, provider) for m in request.messages],
         "stream": request.stream,
     }
     if request.stream and options.get("stream_options", True):

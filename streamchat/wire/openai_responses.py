@@ -72,13 +72,13 @@ def _input_items(message: Message, provider: str, stateless: bool) -> List[Dict[
         # back with the answer, or a reasoning model loses its reasoning between calls.
         return replay_items(kept["output"], stateless)
     content: Any = message.content
-    if not isinstance(content, str):
+    if not isinstance(content, str):  # parts: a string, the hot path, takes this one test
         assistant = message.role == "assistant"
         content = text_only(provider, content, "an assistant message") if assistant else [
             input_part(provider, part) for part in content]
     if message.role == "tool":
-        output = {"type": "function_call_output", "call_id": message.tool_call_id}
-        return [{**output, "output": content}]
+        return [{"type": "function_call_output", "call_id": message.tool_call_id,
+                 "output": content}]
     items: List[Dict[str, Any]] = []
     if content or not message.tool_calls:
         items.append({"role": message.role, "content": content})
