@@ -40,8 +40,8 @@ def breakdown_of(wire: str, n: int) -> Dict[str, float]:
         for item in data:
             json.loads(item)
 
-    def decode() -> None:
-        decoder = module.new_decoder(wire)
+    def decode(logprobs: bool = False) -> None:
+        decoder = module.new_decoder(wire, logprobs)
         for frame in frames:
             decoder.feed(frame)
 
@@ -61,6 +61,9 @@ def breakdown_of(wire: str, n: int) -> Dict[str, float]:
             framing._ChunkCleaner(limit).clean(chunks))
         stages["framing: sseclient-py"] = lambda: list(SSEClient(iter(cleaned)).events())
     stages["decoder, json.loads included"] = decode
+    # The row above is a stream that did not ask for logprobs; this one, the same body
+    # read by a decoder that did: what asking costs, and so what not asking saves.
+    stages["decoder, logprobs asked for"] = lambda: decode(logprobs=True)
     stages["event models alone (TextEvent)"] = lambda: [text_event({"text": t}) for t in texts]
     stages["fold into ChatResponse"] = fold
     stages["replay: all of it, threaded"] = lambda: list(streamchat.replay(chunks, wire))

@@ -360,7 +360,7 @@ class Worker:
             yield data
 
     def _read_stream(self, target: Target, body: Body, deadlines: Deadlines) -> None:
-        decoder = target.wire.new_decoder(target.provider)
+        decoder = target.wire.new_decoder(target.provider, target.request.logprobs)
         chunks = self._chunks(target, body, deadlines)
         frames = frames_for(target.wire.FRAMING, chunks, max_frame_bytes=target.max_frame_bytes)
         feed = decoder.feed

@@ -140,6 +140,10 @@ def check_truncated(response: ChatResponse, error: Optional[StreamChatError]) ->
     assert response.finish_reason is None
 
 
+def check_logprobs_unread(response: ChatResponse, error: Optional[StreamChatError]) -> None:
+    assert error is None and response.text == "Hello world!" and response.logprobs is None
+
+
 CALL = ["tool_call_start", "tool_call_delta", "tool_call"]
 def check_grounding(response: ChatResponse, error: Optional[StreamChatError]) -> None:
     # NOTE: groundingSupports count UTF-8 bytes; "69°F" makes bytes and characters differ.
@@ -209,6 +213,8 @@ CASES: Dict[str, Tuple[List[str], Callable[[ChatResponse, Optional[StreamChatErr
          "usage", "text", "usage", "usage", "done"],
         check_code_execution,
     ),
+    # Not asked for, the logprobs a stream carries are not read (tests/test_logprobs.py).
+    "logprobs.sse": (["text", "usage", "text", "usage", "done"], check_logprobs_unread),
 }
 
 

@@ -122,6 +122,10 @@ def check_truncated(response: ChatResponse, error: Optional[StreamChatError]) ->
     assert response.finish_reason is None
 
 
+def check_logprobs_unread(response: ChatResponse, error: Optional[StreamChatError]) -> None:
+    assert error is None and response.text == "Hello world" and response.logprobs is None
+
+
 CASES: Dict[str, Tuple[List[str], Callable[[ChatResponse, Optional[StreamChatError]], None]]] = {
     "text.ndjson": (["text"] * 9 + ["usage", "done"], check_text),
     "thinking.ndjson": (["thinking"] * 8 + ["text"] * 3 + ["usage", "done"], check_thinking),
@@ -132,6 +136,8 @@ CASES: Dict[str, Tuple[List[str], Callable[[ChatResponse, Optional[StreamChatErr
     "length.ndjson": (["text"] * 3 + ["usage", "done"], check_length),
     "error.ndjson": (["text", "text"], check_error),
     "truncated.ndjson": (["text", "text"], check_truncated),
+    # Not asked for, the logprobs a stream carries are not read (tests/test_logprobs.py).
+    "logprobs.ndjson": (["text", "text", "usage", "done"], check_logprobs_unread),
 }
 
 

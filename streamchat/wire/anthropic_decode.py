@@ -242,7 +242,9 @@ class Decoder:
         raise truncated(self._provider, "message_stop")
 
 
-def new_decoder(provider: str) -> Decoder:
+def new_decoder(provider: str, logprobs: bool = False) -> Decoder:
+    """`logprobs` is never set here: the Messages API has none, so asking is refused when
+    the request is built."""
     return Decoder(provider)
 
 

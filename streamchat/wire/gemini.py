@@ -34,7 +34,7 @@ from ..types import (
     UsageEvent,
     text_event,
 )
-from . import controls
+from . import controls, logprobs
 from .common import (
     Endpoint,
     FrameLike,
@@ -247,8 +247,9 @@ def _usage(metadata: Any) -> Optional[Usage]:
 class Decoder:
     """GenerateContentResponse chunks to events; one instance per response."""
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, logprobs: bool = False) -> None:
         self._provider = provider
+        self._logprobs = logprobs
         self._calls = ToolCallAssembler()
         self._grounding = Grounding()
         self._usage: Optional[Usage] = None
@@ -295,6 +296,8 @@ class Decoder:
         for part in (content.get("parts") if content else None) or ():
             if isinstance(part, dict):
                 events.extend(self._part(part))
+        if self._logprobs:
+            events.extend(logprobs.gemini_event(candidate.get("logprobsResult")))
         if "groundingMetadata" in candidate or "urlContextMetadata" in candidate:
             events.extend(self._grounding.metadata(candidate))
         metadata = chunk.get("usageMetadata")
@@ -355,8 +358,8 @@ def _first_candidate(chunk: Dict[str, Any]) -> Dict[str, Any]:
     return {}
 
 
-def new_decoder(provider: str) -> Decoder:
-    return Decoder(provider)
+def new_decoder(provider: str, logprobs: bool = False) -> Decoder:
+    return Decoder(provider, logprobs)
 
 
 @typed_body_errors
@@ -364,5 +367,5 @@ def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete generateContent response (or a streamed JSON array)."""
     if not isinstance(body, (dict, list)):
         raise truncated(provider, "a JSON object")
-    decoder = Decoder(provider)
+    decoder = Decoder(provider, logprobs=True)
     return decoder.feed_payload(body) + decoder.close()

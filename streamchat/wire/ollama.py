@@ -27,7 +27,7 @@ from ..types import (
     ThinkingEvent,
     UsageEvent,
 )
-from . import controls
+from . import controls, logprobs
 from .common import (
     Endpoint,
     FrameLike,
@@ -149,8 +149,9 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
 class Decoder:
     """Ollama chat lines to events; one instance per response."""
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, logprobs: bool = False) -> None:
         self._provider = provider
+        self._logprobs = logprobs
         self._calls = ToolCallAssembler()
         self._think = ThinkTagSplitter()
         self._done = False
@@ -186,6 +187,8 @@ class Decoder:
                         function.get("arguments") or {},
                     )
                 )
+        if self._logprobs:
+            events.extend(logprobs.openai_event(chunk.get("logprobs")))
         if chunk.get("done") is True:
             events.extend(self._end(chunk))
         return events
@@ -216,8 +219,8 @@ class Decoder:
         return []
 
 
-def new_decoder(provider: str) -> Decoder:
-    return Decoder(provider)
+def new_decoder(provider: str, logprobs: bool = False) -> Decoder:
+    return Decoder(provider, logprobs)
 
 
 @typed_body_errors
@@ -225,5 +228,5 @@ def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete, non-streamed /api/chat response."""
     if not isinstance(body, dict):
         raise truncated(provider, "a JSON object")
-    decoder = Decoder(provider)
+    decoder = Decoder(provider, logprobs=True)
     return decoder.feed_chunk(body) + decoder.close()

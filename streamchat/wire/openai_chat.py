@@ -30,7 +30,7 @@ from ..types import (
     UsageEvent,
     text_event,
 )
-from . import controls
+from . import controls, logprobs
 from .chat_reasoning import GatewayReasoning, content_parts
 from .citations import citation_event
 from .common import (
@@ -205,8 +205,11 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
 class Decoder:
     """Chat Completions chunks to events; one instance per response."""
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, logprobs: bool = False) -> None:
         self._provider = provider
+        self._logprobs = logprobs
+        """Read choices' logprobs only when they were asked for: a stream that did not
+        ask pays nothing per chunk for them."""
         self._calls = ToolCallAssembler()
         self._think = ThinkTagSplitter()
         self._index_keys: Dict[Any, int] = {}
@@ -272,6 +275,10 @@ class Decoder:
                 events.append(text_event({"text": content}))
         else:
             self._delta(delta, content, events)
+        if self._logprobs:
+            found = choice.get("logprobs")
+            if found.__class__ is dict:
+                events.extend(logprobs.openai_event(found.get("content")))
         reason = choice.get("finish_reason")
         if reason:
             self._finish = reason
@@ -377,8 +384,8 @@ class Decoder:
         return self.end()
 
 
-def new_decoder(provider: str) -> Decoder:
-    return Decoder(provider)
+def new_decoder(provider: str, logprobs: bool = False) -> Decoder:
+    return Decoder(provider, logprobs)
 
 
 @typed_body_errors
@@ -386,7 +393,8 @@ def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete, non-streamed chat.completion object."""
     if not isinstance(body, dict):
         raise truncated(provider, "a JSON object")
-    decoder = Decoder(provider)
+    # A whole body carries logprobs only when they were asked for.
+    decoder = Decoder(provider, logprobs=True)
     choices = []
     for choice in body.get("choices") or ():
         message = dict(choice.get("message") or {})
@@ -395,6 +403,7 @@ def decode_body(body: Any, provider: str) -> List[Event]:
         ]
         choices.append(
             {"index": choice.get("index", 0), "delta": message,
+             "logprobs": choice.get("logprobs"),
              "finish_reason": choice.get("finish_reason") or "stop"}
         )
     return decoder.feed_chunk(dict(body, choices=choices)) + decoder.end()

@@ -18,6 +18,7 @@ from ..types import (
     Usage,
     UsageEvent,
 )
+from . import logprobs
 from .common import (
     FrameLike,
     finish_reason,
@@ -54,8 +55,11 @@ class Decoder:
     each call's position.
     """
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, logprobs: bool = False) -> None:
         self._provider = provider
+        self._logprobs = logprobs
+        """Every text delta carries a `logprobs` list, empty unless asked for: read only
+        when asked."""
         self._calls = ToolCallAssembler()
         self._canonical: Dict[Hashable, int] = {}
         self._order: List[int] = []
@@ -89,6 +93,8 @@ class Decoder:
             delta = event.get("delta")
             if isinstance(delta, str) and delta:
                 self._output.chars += len(delta)
+                if self._logprobs:
+                    return text_events(delta) + logprobs.openai_event(event.get("logprobs"))
                 return text_events(delta)
         elif kind == "response.refusal.delta":
             delta = event.get("delta")
@@ -274,8 +280,8 @@ class Decoder:
         raise truncated(self._provider, "response.completed")
 
 
-def new_decoder(provider: str) -> Decoder:
-    return Decoder(provider)
+def new_decoder(provider: str, logprobs: bool = False) -> Decoder:
+    return Decoder(provider, logprobs)
 
 
 @typed_body_errors
@@ -285,7 +291,8 @@ def decode_body(body: Any, provider: str) -> List[Event]:
         raise truncated(provider, "a JSON object")
     if body.get("object") != "response" and body.get("error") and not body.get("output"):
         raise error_from_payload(provider, body)
-    decoder = Decoder(provider)
+    # A whole body carries logprobs only when they were asked for.
+    decoder = Decoder(provider, logprobs=True)
     decoder.feed_event({"type": "response.created", "response": body})
     events: List[Event] = []
     for index, item in enumerate(body.get("output") or ()):

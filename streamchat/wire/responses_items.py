@@ -152,7 +152,8 @@ def synthetic_stream(index: int, item: Mapping[str, Any]) -> Optional[List[Dict[
         if part.get("type") == "refusal":
             events.append({"type": "response.refusal.delta", **where, "delta": part.get("refusal")})
             continue
-        events.append({"type": "response.output_text.delta", **where, "delta": part.get("text")})
+        events.append({"type": "response.output_text.delta", **where, "delta": part.get("text"),
+                       "logprobs": part.get("logprobs")})
         for note in part.get("annotations") or ():
             events.append({"type": "response.output_text.annotation.added", **where,
                            "annotation": note})
