@@ -4,7 +4,6 @@ a Stream. A Client may be shared by many threads; each stream has its own worker
 
 from __future__ import annotations
 
-import json
 from typing import (
     IO,
     TYPE_CHECKING,
@@ -23,13 +22,13 @@ from typing import (
     overload,
 )
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from typing_extensions import Unpack
 
 from .chat import Chat
 from .credentials import TokenProvider
 from .endpoints import resolve_endpoint
-from .errors import ConfigurationError, OutputValidationError, StreamChatError
+from .errors import ConfigurationError, StreamChatError
 from .observe import Observer, OnRequest, OnResponse
 from .options import RetryPolicy, Timeouts
 from .providers import Preset, get_preset, wire_format
@@ -44,9 +43,10 @@ from .request_options import (
     without_credentials,
 )
 from .stream import Stream, start_stream
+from .structured import FormatSpec, attach_parsed, to_response_format
 from .target import Target
 from .transport import Transport
-from .types import ChatRequest, ChatResponse, Prompt, ResponseFormat, Tool, Usage, to_messages
+from .types import ChatRequest, ChatResponse, Prompt, Tool, Usage, to_messages
 from .wire.common import Endpoint
 from .wire.openai_models import is_responses_only_model
 
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     import threading
 
 ToolSpec = Union[Tool, Type[BaseModel], Callable[..., Any], Mapping[str, Any]]
-FormatSpec = Union[Type[BaseModel], Mapping[str, Any], ResponseFormat]
 Model = TypeVar("Model", bound=BaseModel)
 """A response_format model class: `parsed` is typed as its instance."""
 
@@ -75,62 +74,6 @@ def to_tool(spec: ToolSpec) -> Tool:
     if callable(spec):
         return Tool.from_function(spec)
     raise ConfigurationError(f"cannot make a tool of {spec!r}: pass a Tool, a model or a function")
-
-
-def to_response_format(spec: FormatSpec) -> ResponseFormat:
-    if isinstance(spec, ResponseFormat):
-        return spec
-    if isinstance(spec, type) and issubclass(spec, BaseModel):
-        schema = strict_schema(spec.model_json_schema())
-        return ResponseFormat(name=spec.__name__, json_schema=schema)
-    if isinstance(spec, Mapping):
-        return ResponseFormat(name=str(spec.get("title", "response")), json_schema=dict(spec))
-    raise ConfigurationError(
-        f"response_format must be a pydantic model class or a JSON schema dict, not {spec!r}"
-    )
-
-
-def strict_schema(schema: Dict[str, Any]) -> Dict[str, Any]:
-    """Strict structured output wants every object closed and every property required."""
-    if schema.get("type") == "object" and "properties" in schema:
-        schema["additionalProperties"] = False
-        schema["required"] = list(schema["properties"])
-    for value in schema.values():
-        if isinstance(value, dict):
-            strict_schema(value)
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, dict):
-                    strict_schema(item)
-    return schema
-
-
-def parse_structured(response: ChatResponse, spec: FormatSpec) -> Any:
-    """Validate the answer against the requested format; keep the raw text on failure."""
-    if response.refusal is not None:
-        # A refusal is not an answer in the format: say so rather than parse nothing.
-        raise OutputValidationError(
-            f"{response.provider} refused to answer in the requested format: "
-            f"{response.refusal or response.provider_finish_reason}",
-            raw_text=response.refusal,
-            provider=response.provider,
-            partial=response,
-        )
-    text = response.text.strip()
-    if text.startswith("```"):
-        text = text.strip("`").split("\n", 1)[-1].rsplit("```", 1)[0]
-    try:
-        if isinstance(spec, type) and issubclass(spec, BaseModel):
-            return spec.model_validate_json(text)
-        return json.loads(text)
-    except (ValidationError, ValueError) as exc:
-        raise OutputValidationError(
-            f"{response.provider} answered with output that does not match the requested "
-            f"format: {exc}",
-            raw_text=response.text,
-            provider=response.provider,
-            partial=response,
-        ) from exc
 
 
 class Client:
@@ -385,7 +328,7 @@ class Client:
         response_format = options.get("response_format")
         callbacks = [cb for cb in (on_end,) if cb is not None]
         if response_format is not None:
-            callbacks.insert(0, lambda s: _attach_parsed(s, response_format))
+            callbacks.insert(0, lambda s: attach_parsed(s, response_format))
         observer = Observer(
             targets,
             secrets=secrets_of(targets),
@@ -430,14 +373,6 @@ class Client:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _attach_parsed(stream: Stream, spec: FormatSpec) -> None:
-    response = stream.response
-    # An interrupted answer is incomplete, and a round that asks for tools (a Chat.run
-    # loop) has no answer yet: only a finished answer is parsed.
-    if response is not None and response.finish_reason not in ("cancelled", "paused", "tool_calls"):
-        response.parsed = parse_structured(response, spec)
 
 
 def _chain(callbacks: List[Callable[[Stream], None]]) -> Callable[[Stream], None]:
