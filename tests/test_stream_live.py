@@ -231,3 +231,21 @@ def test_retry_after_429_then_success(no_backoff):
     assert events[1].delay == 7.0 and events[1].attempt == 1 and events[1].max_attempts == 2
     assert "Rate limit reached" in events[1].error
     assert no_backoff == [7.0]
+
+
+def test_streams_beyond_max_connections_close_their_extra_connections_quietly(caplog):
+    # max_connections documents that extra connections are closed after use; urllib3
+    # would log a warning for each, which costs more than a stream's own end.
+    def answer(ex):
+        ex.start(framing="chunked")
+        ex.write(chunk("hello") + OK_END)
+        ex.end()
+
+    with Loopback(answer, answer) as server:
+        shared = client(server, max_connections=1)
+        with caplog.at_level("WARNING", logger="urllib3"):
+            first = shared.stream("hi")
+            assert next(e for e in first if e.type == "text").text == "hello"
+            assert shared.stream("hi").final().text == "hello"  # while the first holds one
+            assert first.final().text == "hello"
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]

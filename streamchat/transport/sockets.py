@@ -145,11 +145,27 @@ class _WatchedHTTPSConnection(_WatchedResponseMixin, HTTPSConnection):
     pass
 
 
-class _WatchedHTTPPool(HTTPConnectionPool):
+class _QuietPoolMixin:
+    """Connections beyond the pool's size are closed after use, as `max_connections`
+    documents, without urllib3's warning for each: with a thousand streams the logging
+    records cost more than the streams' own ends, and say nothing the caller did not choose.
+    """
+
+    pool: Any
+
+    def _put_conn(self, conn: Any) -> None:
+        pool = self.pool
+        if conn is not None and pool is not None and pool.full():
+            conn.close()
+            return
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _WatchedHTTPPool(_QuietPoolMixin, HTTPConnectionPool):
     ConnectionCls = _WatchedHTTPConnection
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
+class _WatchedHTTPSPool(_QuietPoolMixin, HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
