@@ -14,7 +14,6 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 import requests
-from requests.utils import get_environ_proxies
 
 from ..errors import ConfigurationError, ConnectionFailedError, StreamChatError, StreamTimeoutError
 from ..types import HttpRequest, RateLimit
@@ -22,6 +21,7 @@ from ..version import __version__
 from ..wire.errors import error_from_response
 from .body import Body
 from .headers import retry_after_seconds
+from .prepare import Preparer
 from .sockets import (
     ReadTimedOut,
     SocketWatcher,
@@ -45,6 +45,7 @@ class Transport:
         self._pool_maxsize = pool_maxsize
         self._fork = fork_generation()
         self.verify = verify
+        self._prepare = Preparer()
 
     def _pool(self) -> _WatchedAdapter:
         """The connection pool, a fresh one in a forked child: a request sent on an
@@ -71,9 +72,7 @@ class Transport:
         """
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
         headers.update(request.headers)
-        prepared = requests.Request(
-            request.method, request.url, headers=headers, json=request.json
-        ).prepare()
+        prepared = self._prepare.request(request.method, request.url, headers, request.json)
         seen: list[socket.socket] = []
 
         def watch(sock: socket.socket) -> Optional[float]:
@@ -87,7 +86,7 @@ class Transport:
                 stream=True,
                 timeout=(connect_timeout, None),  # type: ignore[arg-type]
                 verify=self.verify,
-                proxies=get_environ_proxies(request.url),
+                proxies=self._prepare.proxies(request.url),
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise StreamTimeoutError(
