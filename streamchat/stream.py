@@ -184,7 +184,7 @@ class Stream(Generic[Parsed]):
         return None
 
     def _interrupted(self) -> None:
-        self._worker.abort()
+        # Only abort() sets the flag, and it has shut the socket and woken us already.
         event: Event = PausedEvent() if self._worker.kind == "paused" else CancelledEvent()
         self._snapshot.add(event)
         self._farewell = event

@@ -152,12 +152,10 @@ class Worker:
         self.thread.start()
 
     def abort(self, kind: str = "cancelled") -> None:
-        """Stop from any thread: set the flag, wake the socket and the consumer. Only
-        the first call has work to do: the worker checks the flag on every new socket."""
-        if self.stop.is_set():
-            return
-        self.kind = kind
-        self.stop.set()
+        """Stop from any thread: set the flag, wake the socket and the consumer."""
+        if not self.stop.is_set():
+            self.kind = kind
+            self.stop.set()
         if self._fork == fork_generation():  # a forked child leaves the parent's socket
             shutdown_socket(self._sock)
         try:
