@@ -29,11 +29,10 @@ from .chat import Chat
 from .credentials import TokenProvider
 from .endpoints import resolve_endpoint
 from .errors import ConfigurationError, StreamChatError
-from .observe import Observer, OnRequest, OnResponse
+from .observe import Observing, OnRequest, OnResponse
 from .options import RetryPolicy, Timeouts
 from .providers import Preset, get_preset, wire_format
 from .ratelimit import SharedLimits, limit_key
-from .redaction import secrets_of
 from .request_options import (
     CONTROL_NAMES,
     Controls,
@@ -145,11 +144,8 @@ class Client:
         self.prices = prices
         self.max_frame_bytes = max_frame_bytes
         self._transport = Transport(verify=verify, pool_maxsize=max_connections)
-        self.on_request = on_request
-        self.on_response = on_response
-        self.tracing = tracing
-        """None: a span per stream when OpenTelemetry is installed; False: never."""
-        self._otel_providers = (tracer_provider, meter_provider)
+        self.observing = Observing(on_request, on_response, tracing, tracer_provider,
+                                   meter_provider)
         self._limits = SharedLimits()
         self._limit_key = limit_key(name, None)
         self._config_error: Optional[ConfigurationError] = None
@@ -329,15 +325,7 @@ class Client:
         callbacks = [cb for cb in (on_end,) if cb is not None]
         if response_format is not None:
             callbacks.insert(0, lambda s: attach_parsed(s, response_format))
-        observer = Observer(
-            targets,
-            secrets=secrets_of(targets),
-            on_request=on_request or self.on_request,
-            on_response=on_response or self.on_response,
-            tracing=self.tracing,
-            tracer_provider=self._otel_providers[0],
-            meter_provider=self._otel_providers[1],
-        )
+        observer = self.observing.start(targets, on_request, on_response)
         return start_stream(
             targets,
             cancel=cancel,

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import StreamChatError
+from .redaction import secrets_of
 from .transport.headers import rate_limit_of, request_id_of
 from .types import (
     ChatResponse,
@@ -90,6 +91,36 @@ def safe_url(url: str, secrets: Sequence[str] = ()) -> str:
 
 def safe_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
     return {k: (MASK if k.lower() in _CREDENTIAL_HEADERS else v) for k, v in headers.items()}
+
+
+@dataclass(frozen=True)
+class Observing:
+    """A Client's settings for watching its streams: its hooks, and whether and where to
+    trace (tracing None: a span per stream when OpenTelemetry is installed; False: never;
+    the providers: OpenTelemetry's global ones when None)."""
+
+    on_request: Optional[OnRequest] = None
+    on_response: Optional[OnResponse] = None
+    tracing: Optional[bool] = None
+    tracer_provider: Any = None
+    meter_provider: Any = None
+
+    def start(
+        self,
+        targets: Sequence[Target],
+        on_request: Optional[OnRequest] = None,
+        on_response: Optional[OnResponse] = None,
+    ) -> Observer:
+        """The Observer of one stream; a call's own hooks replace the Client's."""
+        return Observer(
+            targets,
+            secrets=secrets_of(targets),
+            on_request=on_request or self.on_request,
+            on_response=on_response or self.on_response,
+            tracing=self.tracing,
+            tracer_provider=self.tracer_provider,
+            meter_provider=self.meter_provider,
+        )
 
 
 class Attempt:
