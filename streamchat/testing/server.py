@@ -49,6 +49,9 @@ class FakeServer(ThreadingHTTPServer):
     """
 
     daemon_threads = True
+    request_queue_size = 128
+    """Connections the kernel holds before the server accepts them: socketserver's 5
+    resets bursts of concurrent streams (twenty clients released at one moment)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
