@@ -7,9 +7,9 @@ import json
 
 import pytest
 from helpers import WIRES, fake_client
-from media import B64_PDF, B64_PNG, PDF, PNG
+from media import B64_PDF, B64_PNG, PDF, PNG, WAV
 
-from streamchat import Document, Image, Message, Text
+from streamchat import Audio, ConfigurationError, Document, Image, Message, Text
 from streamchat.chat import Chat
 from streamchat.testing.server import FakeServer
 
@@ -64,3 +64,26 @@ def test_chat_to_json_writes_bytes_as_base64_and_reads_them_back():
         again = Chat.from_json(saved, client)
     assert again.history == chat.history
     assert again.history[1].content[1].data == PNG
+
+
+def test_a_tool_that_returns_parts_sends_them_as_its_result():
+    def chart(city: str) -> list:
+        """A chart of the city's weather."""
+        return [Text(f"The chart for {city}:"), Image(data=PNG)]
+
+    with FakeServer() as server:
+        server.enqueue(tool_calls=[{"name": "chart", "arguments": {"city": "Paris"}}])
+        server.enqueue(text="Sunny all week.")
+        run = Chat(fake_client(server, "anthropic")).run("Weather?", tools=[chart])
+        results = [e for e in run if e.type == "tool_result"]
+        assert run.final().text == "Sunny all week."
+        assert results[0].result == "The chart for Paris:"
+        assert server.requests[1].parts[-2:] == (Text("The chart for Paris:"), Image(data=PNG))
+
+
+def test_a_part_the_provider_cannot_take_fails_at_the_call_before_any_request():
+    with FakeServer() as server:
+        client = fake_client(server, "anthropic")
+        with pytest.raises(ConfigurationError, match="anthropic cannot take Audio"):
+            client.stream(["Transcribe", Audio(data=WAV)])
+        assert server.requests == []

@@ -1,7 +1,12 @@
 """Every wire's exact request JSON for each kind of part and each source, and the parts each
 provider cannot take refused before anything is sent.
 
-Each expected shape is the provider's documented one, cited beside its test.
+Each expected shape is the provider's documented one, cited beside its test, and agrees
+with the request types of the providers' own SDKs: openai-python
+(types/chat/chat_completion_content_part_*_param.py, types/responses/response_input_*_param.py),
+anthropic-sdk-python (types/image_block_param.py, document_block_param.py, *_source_param.py,
+beta/beta_file_*_source_param.py), google-genai (models.py `_Part_to_mldev`: inlineData,
+fileData) and ollama-python (`_types.py`: `Message.images` as base64).
 """
 
 from __future__ import annotations
