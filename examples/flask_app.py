@@ -4,13 +4,21 @@
     flask --app examples/flask_app.py run
     curl -N 'http://127.0.0.1:5000/chat?q=Hello'      # or open http://127.0.0.1:5000/
 
+In production use a threaded WSGI server, since each answer holds a thread for as long as
+it streams: `cd examples && gunicorn --worker-class gthread --threads 16 flask_app:app`,
+or `cd examples && waitress-serve --threads=16 flask_app:app`. (gunicorn's default sync
+worker serves one request at a time per process and is killed after 30 s of handling
+one, which cuts long answers.)
+
 The provider comes from STREAMCHAT_PROVIDER (for example `openai` with OPENAI_API_KEY
 set, or `anthropic:claude-sonnet-4-5`); without it the built-in fake provider answers,
 with no key and no network. When the browser goes away, the WSGI server closes the
-response body and the upstream stream is interrupted, so nobody pays for an unread answer.
+response body and the upstream stream is interrupted, so nobody pays for an unread answer;
+while the provider is silent, keep-alive comments every 15 s make sure the server notices.
 """
 
 import os
+from pathlib import Path
 
 import flask
 
@@ -20,30 +28,9 @@ from streamchat.web import SSE_HEADERS, SSE_MIMETYPE
 app = flask.Flask(__name__)
 client = streamchat.Client(os.environ.get("STREAMCHAT_PROVIDER", "fake"))
 
-PAGE = """<!doctype html>
-<meta charset="utf-8">
-<title>streamchat + Flask</title>
-<form id="ask">
-  <input name="q" value="Write a haiku about rivers" size="50"> <button>Ask</button>
-</form>
-<pre id="answer" style="white-space: pre-wrap"></pre>
-<script>
-document.getElementById("ask").onsubmit = (submit) => {
-  submit.preventDefault();
-  const answer = document.getElementById("answer");
-  answer.textContent = "";
-  const source = new EventSource("/chat?q=" + encodeURIComponent(submit.target.q.value));
-  source.addEventListener("text", (e) => { answer.textContent += JSON.parse(e.data).text; });
-  // EventSource reconnects when a response ends, so close it on the last event.
-  for (const last of ["done", "cancelled", "error"]) {
-    source.addEventListener(last, (e) => {
-      source.close();
-      if (last === "error") answer.textContent += "\\n[" + JSON.parse(e.data).message + "]";
-    });
-  }
-};
-</script>
-"""
+PAGE = (Path(__file__).parent / "chat.html").read_text("utf-8")
+"""The example page (shared with django_app.py): it closes its EventSource on `pagehide`
+and shows a server's `error` event apart from a lost connection."""
 
 
 @app.get("/")

@@ -14,8 +14,21 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import deque
-from typing import IO, Callable, Deque, Generic, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import (
+    IO,
+    Callable,
+    Deque,
+    Generic,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    cast,
+)
 
 from .accumulate import ResponseSnapshot
 from .cancelling import watch
@@ -70,8 +83,15 @@ class Stream(Generic[Parsed]):
     # -- iteration --------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Event]:
-        # A generator, so that a for-loop pays no __next__ call per event.
-        return self._generate()
+        # A generator, so that a for-loop pays no __next__ call per event. Without a
+        # keep-alive interval it never yields None.
+        return cast(Iterator[Event], self._generate())
+
+    def with_keepalive(self, interval: float) -> Iterator[Optional[Event]]:
+        """The events, with None each time `interval` seconds pass without one: the cue
+        for a keep-alive, such as the SSE comment with which `to_sse()` finds out that
+        the browser has left while the provider is silent."""
+        return self._generate(interval)
 
     def __next__(self) -> Event:
         token = self._claim()
@@ -94,18 +114,22 @@ class Stream(Generic[Parsed]):
         finally:
             self._release(token)
 
-    def _generate(self) -> Iterator[Event]:
+    def _generate(self, keepalive: Optional[float] = None) -> Iterator[Optional[Event]]:
         token = self._claim()
         stopped = self._worker.stop.is_set
         add = self._snapshot.add
         take = self._take
         try:
             while True:
-                batch = take()
+                batch = take(keepalive)
                 if batch is None:
                     if self._farewell is not None:
                         yield self._last_word()
                     return
+                if not batch:
+                    if keepalive is not None:
+                        yield None  # `keepalive` seconds without an event
+                    continue
                 for event in batch:
                     if stopped():
                         break
@@ -148,9 +172,10 @@ class Stream(Generic[Parsed]):
             if self._owner is token:
                 self._owner = None
 
-    def _take(self) -> Optional[List[Event]]:
+    def _take(self, keepalive: Optional[float] = None) -> Optional[List[Event]]:
         """The next events to hand over; None once the stream has ended (its error is
-        raised instead, if it failed)."""
+        raised instead, if it failed); an empty list after `keepalive` seconds without
+        any."""
         if self._pending:
             batch = list(self._pending)
             self._pending.clear()
@@ -160,6 +185,10 @@ class Stream(Generic[Parsed]):
         # stream waits without waking, unless it must poll a cancel Event it cannot hear.
         polled = self._polled
         wait = None if polled is None else POLL_SECONDS
+        quiet_until = 0.0
+        if keepalive is not None:
+            quiet_until = time.monotonic() + keepalive
+            wait = keepalive if wait is None else min(wait, keepalive)
         while not self._finished:
             if worker.stop.is_set():
                 if self._snapshot.finish_reason is not None:
@@ -173,6 +202,8 @@ class Stream(Generic[Parsed]):
             except queue.Empty:
                 if polled is not None and polled.is_set():
                     worker.abort()
+                elif keepalive is not None and time.monotonic() >= quiet_until:
+                    return []
                 continue
             if item.__class__ is list:
                 return item
@@ -282,12 +313,15 @@ class Stream(Generic[Parsed]):
         """Only the visible text deltas."""
         return (event.text for event in self if event.type == "text")
 
-    def to_sse(self) -> Iterator[bytes]:
+    def to_sse(self, keepalive: Optional[float] = 15.0) -> Iterator[bytes]:
         """The events as `text/event-stream` bytes for a Flask or Django streaming
-        response; closing the body early interrupts the stream (see streamchat.web)."""
+        response; closing the body early interrupts the stream. While the provider is
+        silent an SSE comment goes out every `keepalive` seconds (None: never), so that
+        the server notices a browser that has left and proxies keep the connection open
+        (see streamchat.web)."""
         from .web import sse_body
 
-        return sse_body(self)
+        return sse_body(self, keepalive=keepalive)
 
     def display(self) -> None:
         """Render the answer live as Markdown in a Jupyter cell, reasoning folded away and

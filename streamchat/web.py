@@ -6,6 +6,13 @@ the only notice a view gets of a departed reader, so the body turns it into an i
 the worker stops and the provider's connection is dropped, instead of an answer being
 generated and paid for with nobody reading it.
 
+A server only learns that the browser has left when a write fails, and while the provider
+is silent (a reasoning model thinking, a stall) there is nothing to write. So the body
+sends an SSE comment (`: keepalive`, which browsers ignore) after each `keepalive`
+seconds without an event: the write after the browser left fails, the server closes the
+body, and the upstream stops. The same comments keep proxies from cutting a connection
+that looks idle.
+
 The body is a class rather than a generator because a generator closed before its first
 step never runs its `finally`, and a server may close a body it never started to send.
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator, Mapping, Optional, Protocol
 
+from .errors import ConfigurationError
 from .types import Event
 
 SSE_MIMETYPE = "text/event-stream"
@@ -30,9 +38,16 @@ class EventSource(Protocol):
 
     def __iter__(self) -> Iterator[Event]: ...
 
+    def with_keepalive(self, interval: float) -> Iterator[Optional[Event]]: ...
+
     def interrupt(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+KEEPALIVE_FRAME = b": keepalive\n\n"
+"""An SSE comment: EventSource ignores it, but writing it tells the server whether the
+browser is still there."""
 
 
 def sse_frame(event: str, data: Any) -> bytes:
@@ -50,9 +65,14 @@ class SSEBody:
     name and message (never a traceback). `close()` before the end interrupts the stream.
     """
 
-    def __init__(self, stream: EventSource) -> None:
+    def __init__(self, stream: EventSource, keepalive: Optional[float] = 15.0) -> None:
+        if keepalive is not None and keepalive <= 0:
+            raise ConfigurationError(
+                f"keepalive must be a positive number of seconds or None, not {keepalive!r}"
+            )
         self._stream = stream
-        self._events: Optional[Iterator[Event]] = None
+        self._keepalive = keepalive
+        self._events: Optional[Iterator[Optional[Event]]] = None
         self._ended = False
 
     def __iter__(self) -> SSEBody:
@@ -62,7 +82,8 @@ class SSEBody:
         if self._ended:
             raise StopIteration
         if self._events is None:
-            self._events = iter(self._stream)
+            stream, keepalive = self._stream, self._keepalive
+            self._events = iter(stream) if keepalive is None else stream.with_keepalive(keepalive)
         try:
             event = next(self._events)
         except StopIteration:
@@ -71,6 +92,8 @@ class SSEBody:
         except Exception as exc:  # the browser gets a message, never a traceback
             self._ended = True
             return sse_frame("error", {"type": type(exc).__name__, "message": str(exc)})
+        if event is None:
+            return KEEPALIVE_FRAME
         return sse_frame(event.type, event.model_dump(mode="json"))
 
     def close(self) -> None:
@@ -78,12 +101,26 @@ class SSEBody:
         if not self._ended:
             self._ended = True
             self._stream.interrupt()
+        # The suspended iteration is the stream's consumer until it is closed; closing it
+        # here (the thread that iterated) frees the stream for final() from any thread.
+        close_events = getattr(self._events, "close", None)
+        if close_events is not None:
+            close_events()
         self._stream.close()
 
 
-def sse_body(stream: EventSource) -> Iterator[bytes]:
-    """The stream's events as `text/event-stream` bytes; see `SSEBody`."""
-    return SSEBody(stream)
+def sse_body(stream: EventSource, keepalive: Optional[float] = 15.0) -> Iterator[bytes]:
+    """The stream's events as `text/event-stream` bytes, with an SSE comment after each
+    `keepalive` seconds of silence (None: never); see `SSEBody`."""
+    return SSEBody(stream, keepalive)
 
 
-__all__ = ["SSE_HEADERS", "SSE_MIMETYPE", "EventSource", "SSEBody", "sse_body", "sse_frame"]
+__all__ = [
+    "KEEPALIVE_FRAME",
+    "SSE_HEADERS",
+    "SSE_MIMETYPE",
+    "EventSource",
+    "SSEBody",
+    "sse_body",
+    "sse_frame",
+]

@@ -17,7 +17,7 @@ import streamchat
 import streamchat.testing.server as fake_server_module
 from streamchat.framing import sse_frames
 from streamchat.testing import FakeServer
-from streamchat.web import SSE_HEADERS, SSEBody, sse_body, sse_frame
+from streamchat.web import KEEPALIVE_FRAME, SSE_HEADERS, SSEBody, sse_body, sse_frame
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HANG_GUARD = 5.0  # only to fail instead of hanging; never a performance claim
@@ -226,3 +226,52 @@ def test_django_disconnect_interrupts_the_upstream_stream(fake, django_example, 
     response.close()  # what the WSGI handler does when the browser goes away
     (stream,) = started
     assert_interrupted_upstream(stream, fake)
+
+
+# -- keep-alive comments ------------------------------------------------------------------
+
+
+def test_a_silent_provider_gets_keepalive_comments_until_it_speaks_again(fake):
+    fake.enqueue(text="one two three four", chunk_size=4, stall_after=2)
+    body = streamchat.Client("fake").stream("hi").to_sse(keepalive=0.05)
+    frames: List[bytes] = []
+    for frame in body:
+        frames.append(frame)
+        if frame == KEEPALIVE_FRAME:
+            break  # the provider went silent after its first frames
+    assert frames[-1] == KEEPALIVE_FRAME and any(b"event: text" in f for f in frames)
+    assert next(body) == KEEPALIVE_FRAME  # and again, while the silence lasts
+    fake.release()
+    rest = b"".join(frame for frame in body if frame != KEEPALIVE_FRAME)
+    whole = b"".join(f for f in frames if f != KEEPALIVE_FRAME) + rest
+    assert texts(parse(whole)) == "one two three four"
+    assert parse(whole)[-1][0] == "done"
+
+
+def test_keepalive_comments_are_invisible_to_an_sse_parser():
+    assert list(sse_frames([KEEPALIVE_FRAME])) == []
+
+
+def test_without_keepalive_the_body_only_iterates_the_stream():
+    class PlainSource:
+        def __iter__(self):
+            return iter(streamchat.replay(FIXTURES / "openai" / "text_usage.sse"))
+
+        def with_keepalive(self, interval):
+            raise AssertionError("keepalive=None must not ask for keep-alive cues")
+
+        def interrupt(self):
+            pass
+
+        def close(self):
+            pass
+
+    body = b"".join(sse_body(PlainSource(), keepalive=None))
+    assert parse(body)[-1][0] == "done" and KEEPALIVE_FRAME not in body
+
+
+def test_keepalive_must_be_positive():
+    stream = streamchat.replay(FIXTURES / "openai" / "text_usage.sse")
+    with pytest.raises(streamchat.ConfigurationError, match="keepalive"):
+        stream.to_sse(keepalive=0)
+    stream.close()
