@@ -194,7 +194,9 @@ def test_closing_the_tab_mid_answer_closes_the_provider_connection(browser, site
     stream._worker.thread.join(HANG_GUARD)
     assert not stream._worker.thread.is_alive(), "the worker outlived the closed tab"
     assert stream.final().finish_reason == "cancelled"
-    assert stream.final().text == shown
+    # What the page showed was sent before the silence (it may have shown only part).
+    assert stream.final().text.startswith(shown)
+    assert "Once upon a time there was a river".startswith(stream.final().text)
 
 
 def test_the_page_shows_a_server_error_apart_from_a_lost_connection(browser, site):
