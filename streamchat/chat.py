@@ -26,6 +26,7 @@ from typing import (
     Callable,
     Dict,
     List,
+    Mapping,
     Optional,
     Protocol,
     Sequence,
@@ -42,7 +43,7 @@ from .history import find_call, sum_usage, unique_ids, with_missing_results
 from .pricing import context_window
 from .stream import Stream
 from .tools import Run, ToolFunctions, functions_by_name
-from .types import ChatResponse, Message, Prompt, Tool, Usage, to_messages
+from .types import BUILTIN_TOOLS, ChatResponse, Message, Prompt, Tool, Usage, to_messages
 
 Model = TypeVar("Model", bound=BaseModel)
 """A response_format model class: `parsed` is typed as its instance."""
@@ -248,7 +249,9 @@ class Chat:
         still asks for tools (those calls are not run).
         """
         functions = functions_by_name(tools)
-        specs = [Tool.from_function(f, name=name) for name, f in functions.items()]
+        specs: List[Any] = [Tool.from_function(f, name=name) for name, f in functions.items()]
+        if not isinstance(tools, Mapping):
+            specs.extend(t for t in tools if isinstance(t, BUILTIN_TOOLS))
         return Run(self, prompt, functions, specs, max_rounds, options)
 
     # -- serialisation ---------------------------------------------------------------

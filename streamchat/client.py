@@ -45,14 +45,23 @@ from .stream import Stream, start_stream
 from .structured import FormatSpec, attach_parsed, to_response_format
 from .target import Target
 from .transport import Transport
-from .types import ChatRequest, ChatResponse, Prompt, Tool, Usage, to_messages
+from .types import (
+    BUILTIN_TOOLS,
+    BuiltinTool,
+    ChatRequest,
+    ChatResponse,
+    Prompt,
+    Tool,
+    Usage,
+    to_messages,
+)
 from .wire.common import Endpoint
 from .wire.openai_models import is_responses_only_model
 
 if TYPE_CHECKING:
     import threading
 
-ToolSpec = Union[Tool, Type[BaseModel], Callable[..., Any], Mapping[str, Any]]
+ToolSpec = Union[Tool, BuiltinTool, Type[BaseModel], Callable[..., Any], Mapping[str, Any]]
 Model = TypeVar("Model", bound=BaseModel)
 """A response_format model class: `parsed` is typed as its instance."""
 
@@ -72,7 +81,10 @@ def to_tool(spec: ToolSpec) -> Tool:
         return Tool.model_validate(spec)
     if callable(spec):
         return Tool.from_function(spec)
-    raise ConfigurationError(f"cannot make a tool of {spec!r}: pass a Tool, a model or a function")
+    raise ConfigurationError(
+        f"cannot make a tool of {spec!r}: pass a Tool, a model, a function or a built-in "
+        "tool (WebSearch, CodeExecution, UrlContext)"
+    )
 
 
 class Client:
@@ -220,7 +232,8 @@ class Client:
             chained_messages=chained_messages,
             model=model or self.model,
             messages=messages,
-            tools=[to_tool(t) for t in tools],
+            tools=[to_tool(t) for t in tools if not isinstance(t, BUILTIN_TOOLS)],
+            builtin_tools=[t for t in tools if isinstance(t, BUILTIN_TOOLS)],
             tool_choice=tool_choice,
             response_format=to_response_format(response_format) if response_format else None,
             max_tokens=max_tokens if max_tokens is not None else defaults["max_tokens"],

@@ -48,6 +48,7 @@ def sum_usage(usages: Sequence[Usage]) -> Usage:
     None as soon as one usage has counts but no cost."""
     totals: Dict[str, Optional[int]] = {}
     for name in ("input_tokens", "output_tokens", "total_tokens", "cached_input_tokens",
+                 "cache_write_tokens",
                  "reasoning_tokens"):
         values = [getattr(u, name) for u in usages if getattr(u, name) is not None]
         totals[name] = sum(values) if values else None

@@ -4,8 +4,8 @@ Prices are USD per million tokens, at each provider's standard rate for a prompt
 its base tier (long-context surcharges, batch and priority tiers are not modelled). An
 unknown model costs None, never a guess: a model is priced only under its own name or a
 dated snapshot of it (`claude-sonnet-4-5-20250929`), never under a sibling's
-(`gpt-5.4-pro` is not `gpt-5.4`). Cached input tokens with no cached rate in the table
-also make the cost None rather than assume a discount.
+(`gpt-5.4-pro` is not `gpt-5.4`). Cached input tokens with no cached rate in the table,
+or cache writes with no cache-write rate, also make the cost None rather than assume one.
 
 Users add or override prices per Client (`Client(..., prices={"my-model": {"input": 1.0,
 "output": 2.0}})`) or for the process (`streamchat.pricing.set_price(...)`). An entry
@@ -52,6 +52,7 @@ def set_price(
     input: float,
     output: float,
     cached_input: Optional[float] = None,
+    cache_write: Optional[float] = None,
     context_window: Optional[int] = None,
 ) -> None:
     """Add or replace one model's price for this process (USD per million tokens).
@@ -61,6 +62,8 @@ def set_price(
     price: Dict[str, float] = {"input": input, "output": output}
     if cached_input is not None:
         price["cached_input"] = cached_input
+    if cache_write is not None:
+        price["cache_write"] = cache_write
     if context_window is not None:
         price["context_window"] = context_window
     _overrides[model] = price
@@ -110,17 +113,22 @@ def context_window(
 
 
 def cost(usage: Usage, price: Price) -> Optional[float]:
-    """USD for the usage; cached input tokens at the cached rate, output (reasoning
-    included) at the output rate. None when the counts or a needed rate are missing."""
+    """USD for the usage; cached input tokens at the cached rate, tokens written to the
+    cache at the cache-write rate, output (reasoning included) at the output rate. None
+    when the counts or a needed rate are missing."""
     if usage.input_tokens is None and usage.output_tokens is None:
         return None
     cached = usage.cached_input_tokens or 0
     if cached and "cached_input" not in price:
         return None
-    fresh = max(0, (usage.input_tokens or 0) - cached)
+    written = usage.cache_write_tokens or 0
+    if written and "cache_write" not in price:
+        return None
+    fresh = max(0, (usage.input_tokens or 0) - cached - written)
     total = (
         fresh * price["input"]
         + cached * price.get("cached_input", 0.0)
+        + written * price.get("cache_write", 0.0)
         + (usage.output_tokens or 0) * price["output"]
     )
     return round(total / 1_000_000, 8)

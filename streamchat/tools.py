@@ -26,10 +26,13 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import ConfigurationError, StreamChatError
 from .stream import Stream
-from .types import ChatResponse, Event, Message, Prompt, Tool, ToolCall
+from .types import BUILTIN_TOOLS, BuiltinTool, ChatResponse, Event, Message, Prompt, Tool, ToolCall
 
-ToolFunctions = Union[Mapping[str, Callable[..., Any]], Sequence[Callable[..., Any]]]
-"""Tools to run: a mapping of names to functions, or functions named by their __name__."""
+ToolFunctions = Union[
+    Mapping[str, Callable[..., Any]], Sequence[Union[Callable[..., Any], BuiltinTool]]
+]
+"""Tools to run: a mapping of names to functions, or functions named by their __name__
+(built-in tools such as WebSearch() may be among them: the provider runs those)."""
 
 
 class Conversation(Protocol):
@@ -72,7 +75,7 @@ class Run:
         chat: Conversation,
         prompt: Optional[Prompt],
         functions: Dict[str, Callable[..., Any]],
-        specs: List[Tool],
+        specs: List[Union[Tool, BuiltinTool]],
         max_rounds: int,
         options: Dict[str, Any],
     ) -> None:
@@ -170,7 +173,9 @@ def functions_by_name(tools: ToolFunctions) -> Dict[str, Callable[..., Any]]:
     if isinstance(tools, Mapping):
         functions = dict(tools)
     else:
-        functions = {getattr(f, "__name__", repr(f)): f for f in tools}
+        functions = {
+            getattr(f, "__name__", repr(f)): f for f in tools if not isinstance(f, BUILTIN_TOOLS)
+        }
     for name, function in functions.items():
         if not callable(function):
             raise ConfigurationError(f"tool {name!r} is not callable: {function!r}")

@@ -41,10 +41,14 @@ def table():
 
 def test_every_entry_is_a_sane_price():
     for name, price in table()["models"].items():
-        assert set(price) <= {"input", "cached_input", "output", "context_window"}, name
+        assert set(price) <= {"input", "cached_input", "cache_write", "output",
+                              "context_window"}, name
         assert price["input"] >= 0 and price["output"] >= 0, name
         if "cached_input" in price:
             assert price["cached_input"] <= price["input"], name
+        if "cache_write" in price:
+            # Writing to the cache costs more than plain input (Anthropic: 1.25 times).
+            assert price["cache_write"] >= price["input"], name
         if "context_window" in price:
             assert isinstance(price["context_window"], int) and price["context_window"] >= 8192
 
@@ -191,3 +195,22 @@ def test_openai_cached_tokens_are_billed_at_the_cached_rate(server):
     usage = client.complete("hello").usage
     assert usage.cached_input_tokens == 8_000
     assert usage.cost_usd == pytest.approx((2_000 * 0.4 + 8_000 * 0.1 + 1_000 * 1.6) / 1e6)
+
+
+def test_cache_writes_are_priced_at_the_cache_write_rate():
+    price = {"input": 3.0, "cached_input": 0.3, "cache_write": 3.75, "output": 15.0}
+    usage = Usage(input_tokens=9632, output_tokens=198, cached_input_tokens=6289,
+                  cache_write_tokens=3337)
+    expected = (6 * 3.0 + 6289 * 0.3 + 3337 * 3.75 + 198 * 15.0) / 1_000_000
+    assert pricing.cost(usage, price) == round(expected, 8)
+
+
+def test_cache_writes_without_a_rate_cost_none():
+    usage = Usage(input_tokens=100, output_tokens=10, cache_write_tokens=50)
+    assert pricing.cost(usage, {"input": 1.0, "output": 2.0}) is None
+
+
+def test_the_table_prices_claude_cache_writes():
+    for name, price in table()["models"].items():
+        if name.startswith("claude-"):
+            assert price["cache_write"] == pytest.approx(price["input"] * 1.25), name

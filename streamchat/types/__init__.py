@@ -32,7 +32,18 @@ from .events import (
 )
 from .messages import Message, Prompt, Role, ThinkingBlock, ToolCall, to_messages
 from .parts import PART_TYPES, Audio, Detail, Document, Image, Part, Text
-from .request import ChatRequest, Effort, HttpRequest, ResponseFormat, Tool
+from .request import (
+    BUILTIN_TOOLS,
+    BuiltinTool,
+    ChatRequest,
+    CodeExecution,
+    Effort,
+    HttpRequest,
+    ResponseFormat,
+    Tool,
+    UrlContext,
+    WebSearch,
+)
 from .response import (
     ChatResponse,
     Citation,
@@ -45,14 +56,17 @@ from .response import (
 )
 
 __all__ = [
+    "BUILTIN_TOOLS",
     "CONTENT_EVENT_TYPES",
     "PART_TYPES",
     "Audio",
+    "BuiltinTool",
     "CancelledEvent",
     "ChatRequest",
     "ChatResponse",
     "Citation",
     "CitationEvent",
+    "CodeExecution",
     "Detail",
     "Document",
     "DoneEvent",
@@ -88,8 +102,10 @@ __all__ = [
     "ToolCallEvent",
     "ToolCallStartEvent",
     "TopLogprob",
+    "UrlContext",
     "Usage",
     "UsageEvent",
+    "WebSearch",
     "event_adapter",
     "text_event",
     "to_messages",

@@ -30,6 +30,9 @@ class Tool(BaseModel):
     """True: the provider keeps the arguments to the schema exactly (OpenAI and
     Anthropic `strict`, Gemini's VALIDATED calling mode); the schema must then close
     every object (`additionalProperties: false`) and require every property."""
+    cache: bool = False
+    """A cache breakpoint after the tool definitions (Anthropic `cache_control`; other
+    providers cache prompt prefixes on their own and ignore it)."""
 
     @classmethod
     def from_model(
@@ -66,12 +69,51 @@ class ResponseFormat(BaseModel):
     strict: bool = True
 
 
+class WebSearch(BaseModel):
+    """The provider's own web search, run while it answers (Anthropic, Responses, Gemini;
+    Chat Completions search models)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["web_search"] = "web_search"
+    max_uses: Optional[int] = None
+    """At most this many searches in one answer (Anthropic)."""
+    allowed_domains: Optional[List[str]] = None
+    """Search only these sites (Anthropic, Responses)."""
+
+
+class CodeExecution(BaseModel):
+    """The provider runs code it writes in its own sandbox (Anthropic, Responses' code
+    interpreter, Gemini)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["code_execution"] = "code_execution"
+
+
+class UrlContext(BaseModel):
+    """The provider fetches the pages the prompt names (Anthropic web fetch, Gemini URL
+    context)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["url_context"] = "url_context"
+
+
+BuiltinTool = Union[WebSearch, CodeExecution, UrlContext]
+"""A tool the provider runs itself; goes in `tools=[...]` beside functions."""
+
+BUILTIN_TOOLS = (WebSearch, CodeExecution, UrlContext)
+
+
 class ChatRequest(BaseModel):
     """What the caller wants, before any provider has shaped it."""
 
     model: str
     messages: List[Message]
     tools: List[Tool] = Field(default_factory=list)
+    builtin_tools: List[BuiltinTool] = Field(default_factory=list)
+    """Tools the provider runs itself; each wire maps them or refuses them."""
     tool_choice: Optional[str] = None
     """"auto", "none", "required", or the name of one tool to force."""
     response_format: Optional[ResponseFormat] = None

@@ -13,7 +13,7 @@ Content parts as blocks: see `anthropic_parts`.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 
 from ..types import (
     ChatRequest,
@@ -24,7 +24,7 @@ from ..types import (
     Text,
     Tool,
 )
-from . import anthropic_decode, controls
+from . import anthropic_decode, builtin_tools, controls
 from .anthropic_decode import FORMAT_TOOL_PREFIX
 from .anthropic_parts import FILES_BETA, add_beta, blocks, check_breakpoints, uses_files
 from .common import (
@@ -161,6 +161,9 @@ def tool_schema(tool: Tool) -> Dict[str, Any]:
         schema["description"] = tool.description
     if tool.strict:
         schema["strict"] = True
+    if tool.cache:
+        # NOTE: a breakpoint on a tool caches the tool definitions (and the system before).
+        schema["cache_control"] = {"type": "ephemeral"}
     return schema
 
 
@@ -211,6 +214,8 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
             choice = {"type": "any"}
         else:
             choice = {"type": "tool", "name": tools[-1]["name"]}
+    betas: Set[str] = set()
+    tools.extend(builtin_tools.anthropic(request, endpoint, betas))
     if tools:
         body["tools"] = tools
     if choice is not None:
@@ -231,9 +236,11 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     accept = "text/event-stream" if request.stream else "application/json"
     headers = {"anthropic-version": API_VERSION}
     headers.update(auth_headers(endpoint, "x-api-key", "", accept=accept, request=request))
-    if parts or isinstance(system, list):
-        check_breakpoints(endpoint.provider, request.messages)
+    if parts or isinstance(system, list) or any(t.cache for t in request.tools):
+        check_breakpoints(endpoint.provider, request.messages, request.tools)
         if uses_files(request.messages):
             add_beta(headers, FILES_BETA)
+    for beta in sorted(betas):
+        add_beta(headers, beta)
     url = join_url(endpoint.base_url, "messages", request.query)
     return HttpRequest("POST", url, headers, body)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, Iterator, List, Sequence, Union
 
 from ..errors import ConfigurationError
-from ..types import Document, Image, Message, Part, Text
+from ..types import Document, Image, Message, Part, Text, Tool
 from .parts import plain_text, unsupported
 
 FILES_BETA = "files-api-2025-04-14"
@@ -66,9 +66,13 @@ def _parts(messages: Sequence[Message]) -> Iterator[Part]:
             yield from message.content
 
 
-def check_breakpoints(provider: str, messages: Sequence[Message]) -> None:
-    """Refuse a request with more cache breakpoints than the API accepts, before sending."""
+def check_breakpoints(
+    provider: str, messages: Sequence[Message], tools: Sequence[Tool] = ()
+) -> None:
+    """Refuse a request with more cache breakpoints than the API accepts, before sending:
+    parts of any message (the system prompt's included) and tools all count."""
     found = sum(1 for part in _parts(messages) if part.cache)
+    found += sum(1 for tool in tools if tool.cache)
     if found > MAX_BREAKPOINTS:
         raise ConfigurationError(
             f"{provider} takes at most {MAX_BREAKPOINTS} cache breakpoints in one request "

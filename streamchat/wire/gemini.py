@@ -34,7 +34,7 @@ from ..types import (
     UsageEvent,
     text_event,
 )
-from . import controls, logprobs
+from . import builtin_tools, controls, logprobs
 from .common import (
     Endpoint,
     FrameLike,
@@ -200,6 +200,9 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
         tool_config = _tool_config(request)
         if tool_config is not None:
             body["toolConfig"] = tool_config
+    if request.builtin_tools:
+        # NOTE: each built-in tool is its own entry beside the function declarations.
+        body.setdefault("tools", []).extend(builtin_tools.gemini(request, endpoint))
     generation = drop_none(
         {
             "maxOutputTokens": request.max_tokens,

@@ -27,7 +27,7 @@ from ..types import (
     ThinkingEvent,
     UsageEvent,
 )
-from . import controls, logprobs
+from . import builtin_tools, controls, logprobs
 from .common import (
     Endpoint,
     FrameLike,
@@ -125,6 +125,7 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
         "stream": request.stream,
         "think": _think(request.thinking),
     }
+    builtin_tools.none(request, endpoint, "Ollama")
     # NOTE: Ollama has no tool_choice; "none" is honoured by not offering the tools.
     if request.tools and request.tool_choice != "none":
         body["tools"] = [tool_schema(t) for t in request.tools]

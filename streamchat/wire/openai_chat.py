@@ -30,7 +30,7 @@ from ..types import (
     UsageEvent,
     text_event,
 )
-from . import controls, logprobs
+from . import builtin_tools, controls, logprobs
 from .chat_reasoning import GatewayReasoning, content_parts
 from .citations import citation_event
 from .common import (
@@ -177,6 +177,7 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     if request.tools:
         body["tools"] = [tool_schema(t) for t in request.tools]
         body["tool_choice"] = tool_choice(request.tool_choice)
+    body.update(builtin_tools.openai_chat(request, endpoint))
     if request.response_format is not None:
         fmt = request.response_format
         body["response_format"] = {

@@ -24,7 +24,7 @@ from ..types import (
     Text,
     Tool,
 )
-from . import controls, responses_decode
+from . import builtin_tools, controls, responses_decode
 from .common import (
     Endpoint,
     auth_headers,
@@ -134,6 +134,8 @@ def build_request(request: ChatRequest, endpoint: Endpoint) -> HttpRequest:
     if request.tools:
         body["tools"] = [tool_schema(t) for t in request.tools]
         body["tool_choice"] = tool_choice(request.tool_choice)
+    if request.builtin_tools:
+        body.setdefault("tools", []).extend(builtin_tools.openai_responses(request, endpoint))
     if request.response_format is not None:
         fmt = request.response_format
         body["text"] = {
