@@ -123,6 +123,8 @@ class ResponseSnapshot:
             )
         elif isinstance(event, UsageEvent):
             self.usage = _merge(self.usage, event.usage)
+            if event.model:
+                self.model = event.model
         elif isinstance(event, LogprobsEvent):
             if self.logprobs is None:
                 self.logprobs = []

@@ -86,6 +86,9 @@ class UsageEvent(_Event):
 
     type: Literal["usage"] = "usage"
     usage: Usage
+    model: Optional[str] = None
+    """The model that served the request, when the counts came with its name (an error
+    chunk from a router such as OpenRouter, so that `.partial` says who billed them)."""
 
 
 class LogprobsEvent(_Event):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, Mapping, Optional, Type
+from typing import Any, Dict, List, Mapping, Optional, Type
 
 from ..errors import (
     AuthenticationError,
@@ -29,7 +29,10 @@ _CONTEXT_OVERFLOW = re.compile(
     r"context_length_exceeded|context length|maximum context|prompt is too long"
     r"|too many tokens|input token count.*exceeds|exceeds the maximum number of tokens"
     r"|request too large for model|reduce the length of the messages"
-    r"|string_above_max_length|input is too long",
+    r"|string_above_max_length|input is too long"
+    # NOTE: LiteLLM names the class it raised in the message: ContextWindowExceededError
+    # (https://docs.litellm.ai/docs/exception_mapping), whatever the upstream's words.
+    r"|context_?window_?exceeded",
     re.IGNORECASE,
 )
 
@@ -81,9 +84,11 @@ _ADVICE: Dict[Type[StreamChatError], str] = {
     NotFoundError: "check the model name and base_url",
     InvalidRequestError: "fix the request; retrying will not help",
     ContextOverflowError: "shorten the conversation or use a model with a larger context",
-    RateLimitError: "slow down or wait; streamchat retries this by itself",
-    OverloadedError: "the provider is busy; streamchat retries this by itself",
-    ServerError: "the provider failed; streamchat retries this by itself",
+    # Whether streamchat retries depends on the policy and on what was already shown, which
+    # the worker knows and says (see worker.py); the advice only says what the failure is.
+    RateLimitError: "slow down or wait before trying again",
+    OverloadedError: "the provider is busy; try again shortly",
+    ServerError: "the provider failed; try again shortly",
 }
 
 
@@ -92,7 +97,7 @@ def parse_error_body(body: Any) -> Dict[str, Any]:
     if isinstance(body, (bytes, str)):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         try:
-            body = json.loads(text)
+            body = json.loads(_sse_data(text))
         except ValueError:
             return {"message": text.strip()[:500] or None}
     if isinstance(body, list) and body:
@@ -117,12 +122,39 @@ def parse_error_body(body: Any) -> Dict[str, Any]:
     return info
 
 
+def _sse_data(text: str) -> str:
+    """The data of the first event when an error body is framed as server-sent events
+    (some servers answer a streaming request's failure in the framing it asked for);
+    any other text as it is."""
+    if not text.lstrip().startswith(("data:", "event:", ":")):
+        return text
+    lines: List[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            if lines:
+                break
+        elif line.startswith("data:"):
+            lines.append(line[5:].removeprefix(" "))
+    return "\n".join(lines)
+
+
+def _status_of(code: Any) -> Optional[int]:
+    """An error code that is an HTTP status, as a number (OpenRouter) or as digits
+    (LiteLLM's proxy); None for a word such as "rate_limit_exceeded"."""
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    return code if isinstance(code, int) and 400 <= code <= 599 else None
+
+
 def _seconds(value: Any) -> Optional[float]:
     """Google's Duration strings ("30s", "1.5s") and plain numbers to seconds."""
     try:
-        return float(str(value).rstrip("s"))
+        seconds = float(str(value).rstrip("s"))
     except ValueError:
         return None
+    return seconds if 0 <= seconds < float("inf") else None
 
 
 def is_not_chat_model_error(body: Any) -> bool:
@@ -141,6 +173,10 @@ def error_class(status: Optional[int], info: Mapping[str, Any]) -> Type[StreamCh
     words = " ".join(str(info.get(k) or "") for k in ("message", "type", "code"))
     if _CONTEXT_OVERFLOW.search(words):
         return ContextOverflowError
+    if status is None:
+        # NOTE: after a 200 the status is in the error itself: OpenRouter's error.code is
+        # the HTTP status (https://openrouter.ai/docs/api/reference/errors-and-debugging).
+        status = _status_of(info.get("code"))
     if status is not None and status != 400:
         if status in _STATUS_ERRORS:
             return _STATUS_ERRORS[status]

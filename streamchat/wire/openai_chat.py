@@ -217,7 +217,7 @@ class Decoder:
         self._index_keys_seen: List[int] = []
         self._last_key: Optional[int] = None
         self._finish: Optional[str] = None
-        self._usage: Any = None
+        self._usage_seen: Any = None
         self._response_id: Optional[str] = None
         self._model: Optional[str] = None
         self._reasoning = GatewayReasoning()
@@ -238,11 +238,14 @@ class Decoder:
 
     def feed_chunk(self, chunk: Dict[str, Any]) -> List[Event]:
         """Events for one parsed chunk object."""
-        if chunk.get("error"):
-            # NOTE: OpenAI-compatible servers report failures after a 200 as an error chunk.
-            raise error_from_payload(self._provider, chunk)
         self._response_id = self._response_id or chunk.get("id")
         self._model = chunk.get("model") or self._model
+        if chunk.get("error"):
+            # NOTE: OpenAI-compatible servers report failures after a 200 as an error chunk;
+            # OpenRouter's also names the served model and carries the usage so far.
+            error = error_from_payload(self._provider, chunk)
+            error.reported = self._usage(chunk, model=self._model)
+            raise error
         events: List[Event] = []
         for choice in chunk.get("choices") or ():
             if choice.__class__ is dict and choice.get("index", 0) == 0:
@@ -250,22 +253,28 @@ class Decoder:
         if "citations" in chunk:
             # NOTE: Perplexity lists its sources beside the choices, again in every chunk.
             events.extend(self._sources(chunk.get("citations"), chunk.get("search_results")))
+        if chunk.get("usage") or "x_groq" in chunk:
+            events.extend(self._usage(chunk))
+        return events
+
+    def _usage(self, chunk: Dict[str, Any], model: Optional[str] = None) -> List[Event]:
         usage = chunk.get("usage")
         if usage is None and "x_groq" in chunk:
             usage = (chunk["x_groq"] or {}).get("usage")
-        if usage:
-            # NOTE: with include_usage the usage arrives in a last chunk with empty choices.
-            self._usage = usage_from(
-                usage,
-                input="prompt_tokens",
-                output="completion_tokens",
-                total="total_tokens",
-                cached=(("prompt_tokens_details", "cached_tokens"), "prompt_cache_hit_tokens"),
-                reasoning=(("completion_tokens_details", "reasoning_tokens"),),
-            )
-            if self._usage is not None:
-                events.append(UsageEvent(usage=self._usage))
-        return events
+        if not usage:
+            return []
+        # NOTE: with include_usage the usage arrives in a last chunk with empty choices.
+        self._usage_seen = usage_from(
+            usage,
+            input="prompt_tokens",
+            output="completion_tokens",
+            total="total_tokens",
+            cached=(("prompt_tokens_details", "cached_tokens"), "prompt_cache_hit_tokens"),
+            reasoning=(("completion_tokens_details", "reasoning_tokens"),),
+        )
+        if self._usage_seen is None:
+            return []
+        return [UsageEvent(usage=self._usage_seen, model=model)]
 
     def _choice(self, choice: Dict[str, Any], events: List[Event]) -> None:
         delta = choice.get("delta") or {}
@@ -366,7 +375,7 @@ class Decoder:
         events.append(
             DoneEvent(
                 finish_reason=normalised,
-                usage=self._usage,
+                usage=self._usage_seen,
                 provider_finish_reason=reason,
                 response_id=self._response_id,
                 model=self._model,

@@ -230,6 +230,10 @@ class Decoder:
     def _end(self, response: Any, *, incomplete: bool) -> List[Event]:
         self._done = True
         response = response if isinstance(response, dict) else {}
+        # NOTE: the response's own status decides, whatever event carried it: a
+        # `response.completed` whose status is "incomplete" ran out of budget, as the
+        # same response does when it is not streamed.
+        incomplete = incomplete or response.get("status") == "incomplete"
         self._remember(response)
         self._response_id = response.get("id") or self._response_id
         events: List[Event] = self._calls.finish_all()
