@@ -34,14 +34,29 @@ class RetryPolicy(BaseModel):
         self, attempt: int, error: StreamChatError, rng: Optional[random.Random] = None
     ) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        if error.retry_after is not None:
-            return max(0.0, min(error.retry_after, self.max_delay))
+        wait = error.retry_after
+        if wait is not None and wait >= 0:  # NaN and negative waits are no hint
+            return min(wait, self.max_delay)
         base = self.initial_delay * self.multiplier ** (attempt - 1)
         if self.jitter:
             base *= 1 + (rng or random).uniform(-self.jitter, self.jitter)
         if isinstance(error, RateLimitError):
             base = max(base, self.rate_limit_floor)
         return max(0.0, min(base, self.max_delay))
+
+
+    def last_attempt(
+        self, attempt: int, delay: float, time_left: Optional[float]
+    ) -> Optional[str]:
+        """Why attempt number `attempt` is the last, to add to its error (None: retry
+        after `delay`); the error's own advice cannot know."""
+        if attempt >= self.max_attempts:
+            if attempt == 1:
+                return "not retried (RetryPolicy max_attempts=1)"
+            return f"gave up after {attempt} attempts"
+        if time_left is not None and delay >= time_left:
+            return f"not retried: the total deadline ends before the next {delay:.1f} s wait"
+        return None
 
 
 class Timeouts(BaseModel):

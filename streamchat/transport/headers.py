@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import math
 import re
 import time
 from typing import Dict, Mapping, Optional, Tuple
@@ -15,26 +16,52 @@ from ..types import RateLimit
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
 
 
+RETRY_AFTER_MS_HEADERS = ("retry-after-ms", "llm_provider-retry-after-ms")
+RETRY_AFTER_HEADERS = ("retry-after", "llm_provider-retry-after")
+"""Where servers say how long to wait, most precise first. NOTE: LiteLLM's proxy passes
+the upstream provider's headers on with an `llm_provider-` prefix
+(https://docs.litellm.ai/docs/proxy/response_headers); `retry-after-ms` is OpenAI's."""
+
+
 def retry_after_seconds(headers: Mapping[str, str], now: Optional[float] = None) -> Optional[float]:
-    """The server's requested wait: retry-after-ms, Retry-After seconds or an HTTP date."""
+    """The server's requested wait, from milliseconds, seconds or an HTTP date.
+
+    A value that is negative, not a number, infinite or a date already past is no hint
+    at all (None), so the retry waits its own backoff, with the rate-limit floor, rather
+    than not at all.
+    """
     lowered = {k.lower(): v for k, v in headers.items()}
-    if "retry-after-ms" in lowered:
-        try:
-            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
-        except ValueError:
-            pass
-    value = lowered.get("retry-after")
-    if not value:
-        return None
+    for name in RETRY_AFTER_MS_HEADERS:
+        millis = _wait(lowered.get(name))
+        if millis is not None:
+            return millis / 1000
+    for name in RETRY_AFTER_HEADERS:
+        value = lowered.get(name)
+        if not value:
+            continue
+        seconds = _wait(value)
+        if seconds is None:
+            seconds = _wait_until(value, time.time() if now is None else now)
+        if seconds is not None:
+            return seconds
+    return None
+
+
+def _wait(value: Optional[str]) -> Optional[float]:
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if 0 <= number < math.inf else None
+
+
+def _wait_until(value: str, now: float) -> Optional[float]:
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    left = when.timestamp() - now
+    return left if left > 0 else None
 
 
 def request_id_of(headers: Mapping[str, str]) -> Optional[str]:
@@ -131,3 +158,10 @@ def _rfc3339(value: str) -> Optional[float]:
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
     return when.timestamp()
+
+
+def is_whole_json(headers: Mapping[str, str]) -> bool:
+    """True when the answer is one JSON document, whatever was asked for: a proxy that
+    buffers, a server that ignores `stream`, an error sent as plain JSON."""
+    kind = str(headers.get("content-type") or headers.get("Content-Type") or "")
+    return kind.split(";", 1)[0].strip().lower() == "application/json"
