@@ -325,9 +325,13 @@ class Client:
         # A call's own credentials stay with this client's host.
         passed_on = without_credentials(request.headers)
         for fallback in self._fallbacks:
+            # A per-call retry policy or deadline is the caller's for this call, whoever
+            # answers it: it overrides each fallback's own, as it does the primary's.
             targets.append(
                 fallback.target(
-                    request.model_copy(update={"model": fallback.model, "headers": passed_on})
+                    request.model_copy(update={"model": fallback.model, "headers": passed_on}),
+                    retry=retry,
+                    timeouts=timeouts,
                 )
             )
         if self._endpoint is not None:

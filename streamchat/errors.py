@@ -12,7 +12,7 @@ a `streamchat.ChatResponse`.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 
 class StreamChatError(Exception):
@@ -42,6 +42,12 @@ class StreamChatError(Exception):
         self.partial = partial
         self.rate_limit = rate_limit
         """The key's rate-limit state from the error response's headers, where sent."""
+        self.errors: List[StreamChatError] = []
+        """When a fallback chain failed: each provider's own error, in the order tried
+        (this one's message then says what each did)."""
+        self.reported: List[Any] = []
+        """Events the failing frame itself carried (an error chunk's usage and served
+        model): the worker delivers them before the error, so `.partial` keeps them."""
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -135,3 +141,25 @@ class OutputValidationError(StreamChatError, ValueError):
     def __init__(self, message: str, *, raw_text: str, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.raw_text = raw_text
+
+
+def add_note(error: StreamChatError, note: str) -> None:
+    """Say why a retryable failure reached the caller after all."""
+    error.message = f"{error.message}; {note}"
+    error.args = (error.message,)
+
+
+def chain_failure(failures: List[StreamChatError]) -> StreamChatError:
+    """The error a fallback chain ends with: the last failure's kind (so callers catch it
+    by meaning as usual), saying what every provider did, with each error in `.errors`.
+    A copy, so that the last provider's own error stays as it was in `.errors`."""
+    last = failures[-1]
+    tried = "; ".join(f"{n}. {e.provider}: {e}" for n, e in enumerate(failures, 1))
+    message = f"all {len(failures)} providers tried failed: {tried}"
+    error = type(last).__new__(type(last))
+    error.__dict__.update(last.__dict__)
+    error.args = (message,)
+    error.message = message
+    error.request_id = None  # each provider's own is in its error's message
+    error.errors = list(failures)
+    return error

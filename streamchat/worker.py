@@ -27,13 +27,20 @@ from collections import deque
 from typing import IO, Any, Deque, Iterator, List, Optional, Sequence, Tuple, Type
 
 from .deadlines import Deadlines
-from .errors import ProtocolError, StreamChatError
+from .errors import ProtocolError, StreamChatError, add_note, chain_failure
 from .framing import frames_for
 from .observe import Attempt, Observer
 from .recorder import Recorder
 from .redaction import redact, secrets_of
 from .target import Target
-from .transport import Body, ReadTimedOut, fork_generation, shutdown_socket, wait_readable
+from .transport import (
+    Body,
+    ReadTimedOut,
+    fork_generation,
+    is_whole_json,
+    shutdown_socket,
+    wait_readable,
+)
 from .types import (
     CONTENT_EVENT_TYPES,
     DoneEvent,
@@ -195,6 +202,7 @@ class Worker:
 
     def _run_targets(self) -> None:
         deadlines = Deadlines(self.targets[0].timeouts, self._started)
+        failures: List[StreamChatError] = []
         for position, target in enumerate(self.targets):
             try:
                 self._run_target(target, deadlines)
@@ -202,8 +210,11 @@ class Worker:
             except StreamChatError as exc:
                 if exc.provider is None:
                     exc.provider = target.provider
+                failures.append(exc)
                 nxt = self.targets[position + 1] if position + 1 < len(self.targets) else None
                 if nxt is None or self._saw_content() or not self._may_fall_back(target, exc):
+                    if len(failures) > 1:
+                        raise chain_failure(failures) from exc
                     raise
                 event = FallbackEvent(provider=nxt.provider, model=nxt.model, error=str(exc))
                 self._emit([self.observer.falling_back(target, event)])
@@ -232,13 +243,18 @@ class Worker:
                 self._close_body()
                 self.observer.attempt_ended(self.attempt, exc)
                 own_hold = target.limits.note(target.limit_key, exc)
+                # What the failing frame itself reported (usage, the served model) arrived too.
+                self._emit(exc.reported, target)
+                exc.reported = []
                 if self.stop.is_set():
                     raise _Interrupted() from exc
-                if self._saw_content() or not exc.retryable or attempt >= policy.max_attempts:
+                if self._saw_content() or not exc.retryable:
                     raise
                 delay = policy.delay(attempt, exc)
                 total_left = deadlines.next()[0] if deadlines.total_end else None
-                if total_left is not None and delay >= total_left:
+                last = policy.last_attempt(attempt, delay, total_left)
+                if last is not None:
+                    add_note(exc, last)
                     raise
                 retry = RetryEvent(attempt=attempt, max_attempts=policy.max_attempts,
                                    delay=delay, error=str(exc))
@@ -289,7 +305,7 @@ class Worker:
         # An error body gets the idle allowance, but never past the stream's deadline.
         budget = idle if left is None else left if idle is None else min(idle, left)
         target.transport.raise_for_status(body, http, target.provider, budget)
-        if target.request.stream:
+        if target.request.stream and not is_whole_json(body.headers):
             self._read_stream(target, body, deadlines)
         else:
             self._read_whole(target, body, deadlines)

@@ -115,3 +115,119 @@ def test_retry_event_carries_attempt_and_budget(no_backoff):
     assert no_backoff == [1.0, 2.0]
     assert [e.attempt for e in events if e.type == "start"] == [1, 2, 3]
     assert events[-1].type == "done"
+
+
+def silent(ex):
+    """Accept the request and say nothing until the test ends."""
+    ex.start(framing="chunked")
+    ex.server.release.wait(HANG_GUARD)
+
+
+def test_per_call_timeouts_apply_to_fallback_providers(no_backoff):
+    # The fallback's own Client allows 60 s for the first token; the call allows 0.3 s.
+    with Loopback(status(503)) as first, Loopback(silent) as second:
+        client = streamchat.Client(
+            "openai", model="m", api_key="k1", base_url=first.url + "/v1",
+            retry=streamchat.RetryPolicy(max_attempts=1),
+            fallbacks=[backup(second, timeouts=streamchat.Timeouts(first_token=60),
+                              retry=streamchat.RetryPolicy(max_attempts=1))],
+        )
+        stream = client.stream("hi", timeouts=streamchat.Timeouts(first_token=0.3))
+        done = threading.Event()
+        caught = []
+
+        def consume():
+            try:
+                stream.final()
+            except streamchat.StreamChatError as exc:
+                caught.append(exc)
+            done.set()
+
+        threading.Thread(target=consume, daemon=True).start()
+        assert done.wait(HANG_GUARD), "the fallback kept its own 60 s first_token deadline"
+    assert isinstance(caught[0], streamchat.StreamTimeoutError)
+    assert caught[0].phase == "first_token"
+
+
+def test_per_call_retry_applies_to_fallback_providers(no_backoff):
+    with Loopback(status(503)) as first, Loopback(status(503), status(503)) as second:
+        client = streamchat.Client(
+            "openai", model="m", api_key="k1", base_url=first.url + "/v1",
+            fallbacks=[backup(second, retry=streamchat.RetryPolicy(max_attempts=1))],
+        )
+        with pytest.raises(streamchat.ServerError):
+            client.complete("hi", retry=streamchat.RetryPolicy(max_attempts=2, jitter=0))
+        assert len(first.requests) == 2
+        assert len(second.requests) == 2
+
+
+def test_a_chain_where_every_provider_fails_says_what_each_did(no_backoff):
+    third_server = Loopback(status(429, b'{"error": {"message": "quota gone", '
+                                        b'"type": "rate_limit_error"}}'))
+    with Loopback(status(503, b'{"error": {"message": "primary down"}}')) as first, \
+            Loopback(status(502, b'{"error": {"message": "backup broke"}}')) as second, \
+            third_server as third:
+        client = streamchat.Client(
+            "openai", model="m", api_key="k1", base_url=first.url + "/v1",
+            retry=streamchat.RetryPolicy(max_attempts=1),
+            fallbacks=[
+                backup(second, retry=streamchat.RetryPolicy(max_attempts=1)),
+                streamchat.Client("groq", model="third-model", api_key="k3",
+                                  base_url=third.url + "/v1",
+                                  retry=streamchat.RetryPolicy(max_attempts=1)),
+            ],
+        )
+        stream = client.stream("hi")
+        events = []
+        with pytest.raises(streamchat.StreamChatError) as caught:
+            for event in stream:
+                events.append(event)
+    assert [e.type for e in events] == ["start", "fallback", "start", "fallback", "start"]
+    assert [(e.provider, e.model) for e in events if e.type == "fallback"] == [
+        ("openai-compatible", "backup-model"), ("groq", "third-model")]
+    error = caught.value
+    assert isinstance(error, streamchat.RateLimitError)  # the last failure's kind
+    text = str(error)
+    for provider, words in (("openai", "primary down"), ("openai-compatible", "backup broke"),
+                            ("groq", "quota gone")):
+        assert provider in text and words in text
+    assert text.index("primary down") < text.index("backup broke") < text.index("quota gone")
+    assert [type(e) for e in error.errors] == [
+        streamchat.ServerError, streamchat.ServerError, streamchat.RateLimitError]
+    assert [e.provider for e in error.errors] == ["openai", "openai-compatible", "groq"]
+    assert [e.status_code for e in error.errors] == [503, 502, 429]
+    assert "primary down" in str(error.errors[0]) and "backup broke" not in str(error.errors[0])
+    assert error.partial is not None and error.partial.provider == "groq"
+
+
+def test_a_chain_that_stops_at_a_fatal_error_names_the_providers_before_it(no_backoff):
+    with Loopback(status(503, b'{"error": {"message": "primary down"}}')) as first, \
+            Loopback(status(401, b'{"error": {"message": "bad key"}}')) as second, \
+            Loopback(answer("third")) as third:
+        client = streamchat.Client(
+            "openai", model="m", api_key="k1", base_url=first.url + "/v1",
+            retry=streamchat.RetryPolicy(max_attempts=1),
+            fallbacks=[backup(second), backup(third)],
+        )
+        with pytest.raises(streamchat.AuthenticationError) as caught:
+            client.complete("hi")
+        assert third.requests == []
+    assert "primary down" in str(caught.value) and "bad key" in str(caught.value)
+    assert [type(e) for e in caught.value.errors] == [
+        streamchat.ServerError, streamchat.AuthenticationError]
+
+
+def test_three_providers_the_third_answers(no_backoff):
+    with Loopback(status(503)) as first, Loopback(status(500)) as second, \
+            Loopback(answer("third")) as third:
+        client = streamchat.Client(
+            "openai", model="m", api_key="k1", base_url=first.url + "/v1",
+            retry=streamchat.RetryPolicy(max_attempts=1),
+            fallbacks=[backup(second, retry=streamchat.RetryPolicy(max_attempts=1)),
+                       backup(third)],
+        )
+        stream = client.stream("hi")
+        kinds = [e.type for e in stream]
+    assert kinds == ["start", "fallback", "start", "fallback", "start", "text", "done"]
+    assert stream.response.text == "from third"
+    assert [len(s.requests) for s in (first, second, third)] == [1, 1, 1]
