@@ -7,7 +7,13 @@ its bytes arrive, `headers` reads what the server asks of us, and `send` holds t
 """
 
 from .body import MAX_ERROR_BODY, READ_SIZE, Body
-from .headers import REQUEST_ID_HEADERS, rate_limit_of, request_id_of, retry_after_seconds
+from .headers import (
+    REQUEST_ID_HEADERS,
+    is_whole_json,
+    rate_limit_of,
+    request_id_of,
+    retry_after_seconds,
+)
 from .send import USER_AGENT, Transport
 from .sockets import (
     TIMEOUT_SLACK,
@@ -33,6 +39,7 @@ __all__ = [
     "Transport",
     "_WatchedAdapter",
     "fork_generation",
+    "is_whole_json",
     "rate_limit_of",
     "request_id_of",
     "retry_after_seconds",

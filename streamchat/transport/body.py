@@ -34,6 +34,7 @@ class Body:
         self, response: requests.Response, sock: Optional[socket.socket], provider: str = ""
     ) -> None:
         self.response = response
+        self.provider = provider
         self.status_code = response.status_code
         self.headers = response.headers
         self._raw: urllib3.HTTPResponse = response.raw
@@ -91,7 +92,8 @@ class Body:
             raise ReadTimedOut() from exc
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             raise ConnectionFailedError(
-                f"the connection broke while reading the answer: {exc}"
+                f"the connection to {self.provider} broke while reading the answer: {exc}",
+                provider=self.provider,
             ) from exc
 
     def _gather(self, data: bytes, poll: select.poll) -> bytes:

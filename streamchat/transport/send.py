@@ -10,6 +10,7 @@ connections.
 from __future__ import annotations
 
 import socket
+import ssl
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -98,10 +99,7 @@ class Transport:
         except requests.exceptions.ReadTimeout as exc:
             raise ReadTimedOut() from exc
         except requests.exceptions.SSLError as exc:
-            raise ConnectionFailedError(
-                f"TLS with {provider} at {_origin(request.url)} failed: {exc}",
-                provider=provider,
-            ) from exc
+            raise _tls_error(exc, provider, request.url) from exc
         except (requests.exceptions.RequestException, OSError) as exc:
             raise ConnectionFailedError(
                 f"could not reach {provider} at {_origin(request.url)}: {_reason(exc)}; "
@@ -173,11 +171,33 @@ def _path(url: str) -> str:
     return urlsplit(url).path or "/"
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost cause, which names the real problem (refused, DNS, reset)."""
+def _tls_error(exc: BaseException, provider: str, url: str) -> ConnectionFailedError:
+    """A TLS failure; one whose certificate did not verify is not retried, since the
+    certificate will be the same three seconds later."""
+    cause = _innermost(exc)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        error = ConnectionFailedError(
+            f"TLS with {provider} at {_origin(url)} failed: the server's certificate did "
+            f"not verify ({cause.verify_message or cause}); check base_url, or give the "
+            "certificate authority in REQUESTS_CA_BUNDLE",
+            provider=provider,
+        )
+        error.retryable = False
+        return error
+    return ConnectionFailedError(
+        f"TLS with {provider} at {_origin(url)} failed: {_reason(exc)}", provider=provider
+    )
+
+
+def _innermost(exc: BaseException) -> BaseException:
     while exc.__cause__ is not None or exc.__context__ is not None:
         nxt = exc.__cause__ or exc.__context__
         assert nxt is not None
         exc = nxt
-    text = str(exc)
+    return exc
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause, which names the real problem (refused, DNS, reset)."""
+    text = str(_innermost(exc))
     return text.split(": ", 1)[-1] if "Failed to establish" in text else text

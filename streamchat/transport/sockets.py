@@ -145,13 +145,28 @@ class _WatchedHTTPSConnection(_WatchedResponseMixin, HTTPSConnection):
     pass
 
 
-class _QuietPoolMixin:
-    """Connections beyond the pool's size are closed after use, as `max_connections`
-    documents, without urllib3's warning for each: with a thousand streams the logging
-    records cost more than the streams' own ends, and say nothing the caller did not choose.
+class _GrowingPoolMixin:
+    """A pool that grows to the number of streams running at once, so that every
+    connection handed back is kept for the next stream.
+
+    urllib3's pool has a fixed number of slots: a stream above that number opens an extra
+    connection, which finds no slot when handed back and is closed with a warning
+    ("Connection pool is full, discarding connection"), once per extra stream, and the
+    next burst connects anew. Here a stream that finds every slot taken adds one for the
+    connection it is about to open, so the slots cover the connections in the pool and
+    those in use. Should a connection still find no slot (a pool closed meanwhile), it is
+    closed without the warning, whose logging record costs more than a stream's own end.
     """
 
     pool: Any
+
+    def _get_conn(self, timeout: Optional[float] = None) -> Any:
+        pool = self.pool
+        if pool is not None:
+            with pool.mutex:
+                if not pool.queue:
+                    pool.maxsize += 1
+        return super()._get_conn(timeout)  # type: ignore[misc]
 
     def _put_conn(self, conn: Any) -> None:
         pool = self.pool
@@ -161,11 +176,11 @@ class _QuietPoolMixin:
         super()._put_conn(conn)  # type: ignore[misc]
 
 
-class _WatchedHTTPPool(_QuietPoolMixin, HTTPConnectionPool):
+class _WatchedHTTPPool(_GrowingPoolMixin, HTTPConnectionPool):
     ConnectionCls = _WatchedHTTPConnection
 
 
-class _WatchedHTTPSPool(_QuietPoolMixin, HTTPSConnectionPool):
+class _WatchedHTTPSPool(_GrowingPoolMixin, HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 

@@ -1,0 +1,35 @@
+"""The connection pool follows how many streams a Client runs at once."""
+
+import logging
+import threading
+
+from loopback import Loopback
+
+import streamchat
+
+STREAMS = 40
+"""More streams at once than the default pool size (32)."""
+HANG_GUARD = 10.0
+
+OK = (b'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n'
+      b'data: [DONE]\n\n')
+
+
+def test_more_streams_than_the_pool_size_discard_no_connection(caplog):
+    everyone = threading.Barrier(STREAMS, timeout=HANG_GUARD)
+
+    def answer_together(ex):
+        everyone.wait()  # every stream holds its connection at the same time
+        ex.start(framing="chunked")
+        ex.write(OK)
+        ex.end()
+
+    caplog.set_level(logging.WARNING, logger="urllib3")
+    with Loopback(*[answer_together] * STREAMS) as server:
+        client = streamchat.Client("openai", model="m", api_key="k",
+                                   base_url=server.url + "/v1")
+        streams = [client.stream("hi") for _ in range(STREAMS)]
+        texts = [stream.final().text for stream in streams]
+        assert texts == ["hi"] * STREAMS
+    full = [r for r in caplog.records if "pool is full" in r.getMessage()]
+    assert full == []
