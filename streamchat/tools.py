@@ -5,6 +5,7 @@ changed) without the history rules."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import (
     Any,
@@ -188,10 +189,29 @@ def execute(functions: Mapping[str, Callable[..., Any]], call: ToolCall) -> Tupl
     if function is None:
         known = ", ".join(sorted(functions)) or "none"
         return {"error": f"unknown tool {call.name!r}; the tools are: {known}"}, True
+    problem = argument_problem(call.raw_arguments)
+    if problem is not None:
+        # Running the function with no arguments would tell the model about a missing
+        # argument, sending it after the wrong fix; it is told what was wrong instead.
+        return {"error": f"the arguments of {call.name!r} were {problem}; call it again "
+                         "with a JSON object of its parameters"}, True
     try:
         return function(**call.arguments), False
     except Exception as exc:  # the model is told, and the loop goes on
         return {"error": f"{type(exc).__name__}: {exc}"}, True
+
+
+def argument_problem(raw: str) -> Optional[str]:
+    """What is wrong with a call's raw arguments (None: a JSON object, or nothing)."""
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        return f"not valid JSON ({exc})"
+    if not isinstance(value, dict):
+        return f"not a JSON object but {type(value).__name__} {raw[:80]}"
+    return None
 
 
 __all__ = [

@@ -544,3 +544,36 @@ def test_the_model_belongs_to_the_client(server):
     server.enqueue(text="ok")
     chat.send("hi", model="per-turn")
     assert chat_requests(server)[-1].json["model"] == "per-turn"
+
+
+@pytest.mark.parametrize(("raw", "problem"), [
+    ('{"city": "Par', "not valid JSON"),
+    ("{'city': 'Paris'}", "not valid JSON"),
+    ('["Paris"]', "not a JSON object"),
+])
+def test_run_tells_the_model_its_arguments_were_not_json_and_calls_nothing(server, raw, problem):
+    called = []
+
+    def weather(city: str = "nowhere") -> str:
+        called.append(city)
+        return "sunny"
+
+    chat = fake_client(server, "openai").chat()
+    server.enqueue(tool_calls=[{"name": "weather", "arguments": raw, "id": "call_1"}])
+    server.enqueue(text="Let me try again.")
+    run = chat.run("Weather in Paris?", tools={"weather": weather})
+    results = [e for e in run if isinstance(e, ToolResultEvent)]
+    assert called == []
+    assert len(results) == 1 and results[0].is_error
+    assert problem in results[0].result
+    assert "missing" not in results[0].result
+    sent = chat_requests(server)[1].json["messages"]
+    tool_message = next(m for m in sent if m["role"] == "tool")
+    assert tool_message["tool_call_id"] == "call_1"
+    assert problem in tool_message["content"]
+    if problem == "not valid JSON":
+        try:
+            json.loads(raw)
+        except ValueError as exc:
+            assert str(exc) in tool_message["content"]  # the parse error itself
+    assert run.final().text == "Let me try again."
