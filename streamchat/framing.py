@@ -146,17 +146,23 @@ class _ChunkCleaner:
         if not text:
             return  # a chunk that was only a held-back CR says nothing about line ends
         carried = b"\n" if self._ends_line else b""
-        self._ends_line = text.endswith(b"\n")
         if self._pending + len(text) + 1 <= self._max:
             # No event in this text can be over the limit; only the size of the one left
             # open matters, and measuring it alone spares a split per chunk.
             self._pending = _open_event_size(carried + text, self._pending - len(carried))
-            return
-        pieces = (carried + text).split(b"\n\n")
-        sizes = [len(piece) for piece in pieces]
-        sizes[0] += self._pending - len(carried)
-        self._pending = sizes[-1]
-        if max(sizes) > self._max:
+            sizes = None
+        else:
+            pieces = (carried + text).split(b"\n\n")
+            sizes = [len(piece) for piece in pieces]
+            sizes[0] += self._pending - len(carried)
+            self._pending = sizes[-1]
+        # Only a newline that the open event ends with can pair with the next chunk's
+        # first one; after a whole blank line the event is empty, and a newline that
+        # arrives next starts the following event.
+        self._ends_line = self._pending > 0 and text.endswith(b"\n")
+        if sizes is not None and self._ends_line:
+            sizes[-1] -= 1  # that newline may yet turn out to be half of the blank line
+        if sizes is not None and max(sizes) > self._max:
             raise FrameTooLargeError(
                 f"the server sent a single event of more than {self._max} bytes; "
                 "raise max_frame_bytes if this is expected"

@@ -41,8 +41,12 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 TESTS: Dict[str, List[str]] = {
-    "streamchat/framing.py": ["tests/test_framing_sse.py", "tests/test_framing_ndjson.py"],
-    "streamchat/wire/openai_chat.py": ["tests/test_wire_openai_chat.py"],
+    "streamchat/framing.py": [
+        "tests/test_framing_sse.py", "tests/test_framing_ndjson.py", "tests/test_framing_edges.py"
+    ],
+    "streamchat/wire/openai_chat.py": [
+        "tests/test_wire_openai_chat.py", "tests/test_request_bodies.py"
+    ],
     "streamchat/worker.py": ["tests/test_stream_live.py", "tests/test_fallback.py"],
     "streamchat/stream.py": ["tests/test_stream_live.py"],
 }
