@@ -144,9 +144,11 @@ class OutputValidationError(StreamChatError, ValueError):
 
 
 def add_note(error: StreamChatError, note: str) -> None:
-    """Say why a retryable failure reached the caller after all."""
-    error.message = f"{error.message}; {note}"
-    error.args = (error.message,)
+    """Say why a retryable failure reached the caller after all (nothing when `note` is
+    empty)."""
+    if note:
+        error.message = f"{error.message}; {note}"
+        error.args = (error.message,)
 
 
 def chain_failure(failures: List[StreamChatError]) -> StreamChatError:

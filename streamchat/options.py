@@ -49,11 +49,10 @@ class RetryPolicy(BaseModel):
         self, attempt: int, delay: float, time_left: Optional[float]
     ) -> Optional[str]:
         """Why attempt number `attempt` is the last, to add to its error (None: retry
-        after `delay`); the error's own advice cannot know."""
+        after `delay`; empty: retries are off, nothing to add); the error's own advice
+        cannot know."""
         if attempt >= self.max_attempts:
-            if attempt == 1:
-                return "not retried (RetryPolicy max_attempts=1)"
-            return f"gave up after {attempt} attempts"
+            return f"gave up after {attempt} attempts" if attempt > 1 else ""
         if time_left is not None and delay >= time_left:
             return f"not retried: the total deadline ends before the next {delay:.1f} s wait"
         return None

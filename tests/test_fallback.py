@@ -231,3 +231,26 @@ def test_three_providers_the_third_answers(no_backoff):
     assert kinds == ["start", "fallback", "start", "fallback", "start", "text", "done"]
     assert stream.response.text == "from third"
     assert [len(s.requests) for s in (first, second, third)] == [1, 1, 1]
+
+
+def test_content_in_a_frame_of_several_events_counts_as_shown(no_backoff):
+    # One chunk gives a thinking and a text event together; the body then breaks. What
+    # was shown must not be repeated by a retry or a fallback.
+    def cut(ex):
+        ex.start(framing="close")
+        ex.write(b'data: {"choices":[{"index":0,"delta":{"reasoning_content":"hmm",'
+                 b'"content":"shown"}}]}\n\n')
+
+    with Loopback(cut, answer("again")) as first, Loopback(answer("backup")) as second:
+        client = streamchat.Client("openai", model="m", api_key="k1", base_url=first.url + "/v1",
+                                   retry=streamchat.RetryPolicy(max_attempts=3),
+                                   fallbacks=[backup(second)])
+        stream = client.stream("hi")
+        kinds = []
+        with pytest.raises(streamchat.ProtocolError) as caught:
+            for event in stream:
+                kinds.append(event.type)
+        assert len(first.requests) == 1 and second.requests == []
+    assert kinds == ["start", "thinking", "text"]
+    assert no_backoff == []
+    assert caught.value.partial.text == "shown"
