@@ -12,7 +12,7 @@ a `streamchat.ChatResponse`.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List, NoReturn, Optional
 
 
 class StreamChatError(Exception):
@@ -144,11 +144,17 @@ class OutputValidationError(StreamChatError, ValueError):
 
 
 def add_note(error: StreamChatError, note: str) -> None:
-    """Say why a retryable failure reached the caller after all (nothing when `note` is
-    empty)."""
-    if note:
-        error.message = f"{error.message}; {note}"
-        error.args = (error.message,)
+    """Say why a retryable failure reached the caller after all."""
+    error.message = f"{error.message}; {note}"
+    error.args = (error.message,)
+
+
+def raise_failures(failures: List[StreamChatError]) -> NoReturn:
+    """Raise what ended a stream: the one provider's error, or for a fallback chain the
+    error that says what every provider did (see `chain_failure`)."""
+    if len(failures) > 1:
+        raise chain_failure(failures) from failures[-1]
+    raise failures[-1]
 
 
 def chain_failure(failures: List[StreamChatError]) -> StreamChatError:

@@ -11,7 +11,7 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import RateLimitError, StreamChatError
+from .errors import RateLimitError, StreamChatError, add_note
 
 
 class RetryPolicy(BaseModel):
@@ -45,17 +45,20 @@ class RetryPolicy(BaseModel):
         return max(0.0, min(base, self.max_delay))
 
 
-    def last_attempt(
-        self, attempt: int, delay: float, time_left: Optional[float]
-    ) -> Optional[str]:
-        """Why attempt number `attempt` is the last, to add to its error (None: retry
-        after `delay`; empty: retries are off, nothing to add); the error's own advice
-        cannot know."""
+    def gives_up(
+        self, attempt: int, error: StreamChatError, delay: float, time_left: Optional[float]
+    ) -> bool:
+        """True when failed attempt number `attempt` is the last: the attempts are used
+        up, or the stream's total deadline ends before the wait would. The error then
+        says so, which its own advice cannot know."""
         if attempt >= self.max_attempts:
-            return f"gave up after {attempt} attempts" if attempt > 1 else ""
+            if attempt > 1:
+                add_note(error, f"gave up after {attempt} attempts")
+            return True
         if time_left is not None and delay >= time_left:
-            return f"not retried: the total deadline ends before the next {delay:.1f} s wait"
-        return None
+            add_note(error, f"not retried: the total deadline ends before a {delay:.1f} s wait")
+            return True
+        return False
 
 
 class Timeouts(BaseModel):

@@ -27,20 +27,14 @@ from collections import deque
 from typing import IO, Any, Deque, Iterator, List, Optional, Sequence, Tuple, Type
 
 from .deadlines import Deadlines
-from .errors import ProtocolError, StreamChatError, add_note, chain_failure
+from .errors import ProtocolError, StreamChatError, raise_failures
 from .framing import frames_for
 from .observe import Attempt, Observer
 from .recorder import Recorder
 from .redaction import redact, secrets_of
 from .target import Target
-from .transport import (
-    Body,
-    ReadTimedOut,
-    fork_generation,
-    is_whole_json,
-    shutdown_socket,
-    wait_readable,
-)
+from .transport import Body, ReadTimedOut, fork_generation, shutdown_socket, wait_readable
+from .transport.headers import is_whole_json
 from .types import (
     CONTENT_EVENT_TYPES,
     DoneEvent,
@@ -208,14 +202,11 @@ class Worker:
                 self._run_target(target, deadlines)
                 return
             except StreamChatError as exc:
-                if exc.provider is None:
-                    exc.provider = target.provider
+                exc.provider = exc.provider or target.provider
                 failures.append(exc)
                 nxt = self.targets[position + 1] if position + 1 < len(self.targets) else None
                 if nxt is None or self._saw_content() or not self._may_fall_back(target, exc):
-                    if len(failures) > 1:
-                        raise chain_failure(failures) from exc
-                    raise
+                    raise_failures(failures)
                 event = FallbackEvent(provider=nxt.provider, model=nxt.model, error=str(exc))
                 self._emit([self.observer.falling_back(target, event)])
 
@@ -243,18 +234,13 @@ class Worker:
                 self._close_body()
                 self.observer.attempt_ended(self.attempt, exc)
                 own_hold = target.limits.note(target.limit_key, exc)
-                # What the failing frame itself reported (usage, the served model) arrived too.
-                self._emit(exc.reported, target)
-                exc.reported = []
+                self._emit(exc.reported, target)  # what the failing frame carried arrived too
                 if self.stop.is_set():
                     raise _Interrupted() from exc
-                if self._saw_content() or not exc.retryable:
-                    raise
                 delay = policy.delay(attempt, exc)
-                total_left = deadlines.next()[0] if deadlines.total_end else None
-                last = policy.last_attempt(attempt, delay, total_left)
-                if last is not None:
-                    add_note(exc, last)
+                if self._saw_content() or not exc.retryable or policy.gives_up(
+                    attempt, exc, delay, deadlines.next()[0] if deadlines.total_end else None
+                ):
                     raise
                 retry = RetryEvent(attempt=attempt, max_attempts=policy.max_attempts,
                                    delay=delay, error=str(exc))
