@@ -296,7 +296,7 @@ def test_empty_content_refusal_reasoning_and_groq_usage():
     assert decoder.feed(chunk({"content": ""})) == []
     assert decoder.feed(chunk({"role": "assistant", "content": ""})) == []
     events = decoder.feed(chunk({"refusal": "I can't help with that."}))
-    assert [(e.type, e.text) for e in events] == [("text", "I can't help with that.")]
+    assert [(e.type, e.text) for e in events] == [("refusal", "I can't help with that.")]
     events = decoder.feed(chunk({"reasoning": "hmm", "content": "ok"}))
     assert [(e.type, e.text) for e in events] == [("thinking", "hmm"), ("text", "ok")]
     assert decoder.feed(chunk({"reasoning_content": "", "reasoning": 3, "refusal": 4})) == []
