@@ -25,6 +25,11 @@ class Deadlines:
         self.first_end = time.monotonic() + ft if ft else None
         self.last_content = None
 
+    def total_left(self) -> Optional[float]:
+        """How long a retry's wait may still take: the time to the nearest deadline when
+        the stream has a total one, None when it has none."""
+        return self.next()[0] if self.total_end is not None else None
+
     def next(self) -> Tuple[Optional[float], str]:
         """Seconds until the nearest deadline (None: no deadline) and its phase."""
         if self.last_content is None:

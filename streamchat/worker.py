@@ -34,7 +34,6 @@ from .recorder import Recorder
 from .redaction import redact, secrets_of
 from .target import Target
 from .transport import Body, ReadTimedOut, fork_generation, shutdown_socket, wait_readable
-from .transport.headers import is_whole_json
 from .types import (
     CONTENT_EVENT_TYPES,
     DoneEvent,
@@ -239,8 +238,7 @@ class Worker:
                     raise _Interrupted() from exc
                 delay = policy.delay(attempt, exc)
                 if self._saw_content() or not exc.retryable or policy.gives_up(
-                    attempt, exc, delay, deadlines.next()[0] if deadlines.total_end else None
-                ):
+                        attempt, exc, delay, deadlines.total_left()):
                     raise
                 retry = RetryEvent(attempt=attempt, max_attempts=policy.max_attempts,
                                    delay=delay, error=str(exc))
@@ -291,7 +289,7 @@ class Worker:
         # An error body gets the idle allowance, but never past the stream's deadline.
         budget = idle if left is None else left if idle is None else min(idle, left)
         target.transport.raise_for_status(body, http, target.provider, budget)
-        if target.request.stream and not is_whole_json(body.headers):
+        if target.request.stream and not Body.is_whole_json(body.headers):
             self._read_stream(target, body, deadlines)
         else:
             self._read_whole(target, body, deadlines)

@@ -10,14 +10,14 @@ import io
 import select
 import socket
 import time
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 import requests
 import urllib3
 
 from ..errors import ConnectionFailedError, ProtocolError, StreamChatError
 from ..types import RateLimit
-from .headers import rate_limit_of, request_id_of
+from .headers import is_whole_json, rate_limit_of, request_id_of
 from .sockets import DeadlineReader, ReadTimedOut, shutdown_socket
 
 READ_SIZE = 16 * 1024
@@ -156,6 +156,12 @@ class Body:
             parts.append(data)
             size += len(data)
         return b"".join(parts)
+
+    @staticmethod
+    def is_whole_json(headers: Mapping[str, str]) -> bool:
+        """True when the answer is one JSON document, whatever was asked for (see
+        `headers.is_whole_json`); static, so that a replayed body's headers are read too."""
+        return is_whole_json(headers)
 
     def request_id(self) -> Optional[str]:
         return request_id_of(self.headers)
