@@ -15,21 +15,24 @@ OK = (b'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"s
       b'data: [DONE]\n\n')
 
 
-def test_more_streams_than_the_pool_size_discard_no_connection(caplog):
+def test_more_streams_than_the_pool_size_keep_every_connection(caplog):
     everyone = threading.Barrier(STREAMS, timeout=HANG_GUARD)
+    ports = []
 
     def answer_together(ex):
+        ports.append(ex.handler.client_address[1])
         everyone.wait()  # every stream holds its connection at the same time
         ex.start(framing="chunked")
         ex.write(OK)
         ex.end()
 
     caplog.set_level(logging.WARNING, logger="urllib3")
-    with Loopback(*[answer_together] * STREAMS) as server:
+    with Loopback(*[answer_together] * (2 * STREAMS)) as server:
         client = streamchat.Client("openai", model="m", api_key="k",
                                    base_url=server.url + "/v1")
-        streams = [client.stream("hi") for _ in range(STREAMS)]
-        texts = [stream.final().text for stream in streams]
-        assert texts == ["hi"] * STREAMS
-    full = [r for r in caplog.records if "pool is full" in r.getMessage()]
-    assert full == []
+        for _ in range(2):  # two bursts: the second reuses every connection of the first
+            streams = [client.stream("hi") for _ in range(STREAMS)]
+            assert [stream.final().text for stream in streams] == ["hi"] * STREAMS
+        assert len(server.requests) == 2 * STREAMS
+    assert len(set(ports)) == STREAMS
+    assert [r for r in caplog.records if "pool is full" in r.getMessage()] == []
