@@ -463,3 +463,33 @@ def test_a_worker_that_dies_is_reported_not_waited_for(monkeypatch):
         client(server).complete("hi")
     assert "worker ended without a result" in str(info.value)
     dying[0].join(HANG_GUARD)  # its exception is reported here, not in a later test
+
+
+# -- connections a failed stream leaves behind ---------------------------------------------
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc/self/fd")
+def test_client_close_frees_the_connection_a_failed_stream_returned(no_collector):
+    """A body cut short but cleanly ended goes back to the pool; the failed stream's error
+    (kept by the caller) refers to the pool through its traceback. close() must still
+    close the connection, without waiting for a garbage collection."""
+    def truncated(ex: Exchange) -> None:
+        ex.start(framing="chunked")
+        ex.write(chunk("half"))
+        ex.end()  # a clean end of the body, without the finish: a ProtocolError
+
+    with Loopback(truncated) as server:
+        before = open_descriptors()
+        c = client(server)
+        with pytest.raises(streamchat.ProtocolError) as info:
+            c.complete("hi")
+        c.close()
+        deadline = time.monotonic() + HANG_GUARD
+        while open_descriptors() > before and time.monotonic() < deadline:
+            time.sleep(0.01)  # the server's side closes once it sees ours close
+        assert open_descriptors() <= before
+        assert info.value.partial.text == "half"

@@ -180,11 +180,18 @@ class Body:
             self.read_all(drain_timeout)
         except (ReadTimedOut, StreamChatError):
             self.abort()
+        except AttributeError:
+            # urllib3 handing the connection back to a pool that Client.close() closed
+            # meanwhile (it reads the closed pool's queue); the connection is dropped.
+            pass
         self.close()
 
     def abort(self) -> None:
-        """Stop the read in progress, from any thread, and drop the connection."""
-        shutdown_socket(self._sock)
+        """Stop the read in progress, from any thread, and drop the connection; unless
+        the body was read to its end, when urllib3 has handed the connection back to the
+        pool and it may already serve another stream."""
+        if self._raw.connection is not None:
+            shutdown_socket(self._sock)
 
     def close(self) -> None:
         try:

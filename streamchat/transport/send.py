@@ -154,6 +154,16 @@ class Transport:
         ), limits)
 
     def close(self) -> None:
+        """Close the idle pooled connections now. urllib3 2 only forgets its pools here
+        and closes their connections when a pool is finalized, which a finished stream's
+        error (its traceback holds the response, the response its pool) can put off until
+        the next garbage collection."""
+        managers = [self._adapter.poolmanager, *self._adapter.proxy_manager.values()]
+        for manager in managers:
+            for key in list(manager.pools.keys()):
+                pool = manager.pools.get(key)
+                if pool is not None:
+                    pool.close()
         self._adapter.close()
 
 
