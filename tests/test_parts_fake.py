@@ -117,3 +117,13 @@ def test_the_responses_helper_reads_parts_and_replies_too():
         client = streamchat.Client("openai", model="fake-model", api_key="k")
         answer = client.complete(["Read", Document(data=PDF)])
     assert answer.text == "1 document"
+
+
+def test_the_estimated_usage_counts_an_image_as_a_few_hundred_tokens_not_its_base64():
+    big = Image(data=PNG + bytes(300_000), media_type="image/png")
+    with FakeServer() as server:
+        client = fake_client(server, "openai")
+        plain = client.complete("What is this?").usage
+        pictured = client.complete(["What is this?", big]).usage
+    assert plain is not None and pictured is not None
+    assert 258 <= pictured.input_tokens - plain.input_tokens < 300

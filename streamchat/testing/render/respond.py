@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
+from ...types import Text
 from ..script import Script, TokenCounts
 from .common import (
     CREATED,
@@ -28,6 +29,7 @@ from .common import (
     token,
 )
 from .errors import kind_info, status_info
+from .parts import UnreadablePart
 from .registry import model_of, wants_stream, wire_spec
 
 
@@ -134,7 +136,7 @@ def _plan(script: Script, spec: Wire, request: Any, model: Optional[str], seq: i
         Call(i, call.id or f"{spec.call_prefix}{hex_token[:8]}{i:02d}", call.name, call)
         for i, call in enumerate(script.tool_calls)
     )
-    usage = script.usage or _estimate_usage(request, text, script.thinking, calls)
+    usage = script.usage or _estimate_usage(spec, request, text, script.thinking, calls)
     finish = script.finish_reason or ("tool_calls" if calls else "stop")
     include_usage = False
     if isinstance(request, Mapping):
@@ -154,15 +156,26 @@ def _plan(script: Script, spec: Wire, request: Any, model: Optional[str], seq: i
     )
 
 
+MEDIA_TOKENS = 258
+"""What the fake counts for an image, a document or a recording in the prompt (Gemini's
+figure for an image), instead of the length of its base64."""
+
+
 def _estimate_usage(
-    request: Any, text: Optional[str], thinking: Optional[str], calls: Sequence[Call]
+    spec: Wire, request: Any, text: Optional[str], thinking: Optional[str], calls: Sequence[Call]
 ) -> TokenCounts:
     prompt = json.dumps(request, ensure_ascii=False) if request is not None else ""
+    try:
+        parts = spec.parts(request) if isinstance(request, Mapping) else []
+    except UnreadablePart:
+        parts = []
+    media = [p for p in parts if not isinstance(p, Text)]
+    encoded = sum(4 * ((len(p.data) + 2) // 3) for p in media if p.data is not None)
     reasoning = estimate_tokens(thinking or "")
     output = estimate_tokens(text or "") + reasoning
     output += sum(estimate_tokens(c.arguments.arguments_json()) + 4 for c in calls)
     return TokenCounts(
-        input_tokens=max(1, estimate_tokens(prompt) // 2),
+        input_tokens=max(1, (len(prompt) - encoded + 3) // 4 // 2) + MEDIA_TOKENS * len(media),
         output_tokens=max(1, output),
         reasoning_tokens=reasoning,
     )
