@@ -1,9 +1,23 @@
+import os
 import threading
 import time
 
 import pytest
 
 import streamchat.worker
+
+
+@pytest.fixture(scope="session", autouse=True)
+def streamchat_home(tmp_path_factory):
+    """Where the command line saves conversations during the tests: never the user's own
+    data directory."""
+    previous = os.environ.get("STREAMCHAT_HOME")
+    os.environ["STREAMCHAT_HOME"] = str(tmp_path_factory.mktemp("streamchat-home"))
+    yield
+    if previous is None:
+        os.environ.pop("STREAMCHAT_HOME", None)
+    else:
+        os.environ["STREAMCHAT_HOME"] = previous
 
 
 @pytest.fixture

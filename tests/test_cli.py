@@ -48,11 +48,13 @@ def provider_variables() -> List[str]:
 
 
 @pytest.fixture
-def clean_env(monkeypatch):
-    """No provider key, no base URL override, and an OLLAMA_HOST where nothing answers."""
+def clean_env(monkeypatch, tmp_path):
+    """No provider key, no base URL override, an OLLAMA_HOST where nothing answers, and
+    conversations saved in a folder of the test's own."""
     for name in provider_variables():
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("STREAMCHAT_HOME", str(tmp_path / "streamchat-home"))
 
 
 @pytest.fixture
@@ -470,8 +472,8 @@ def run_module(*args: str, env: Dict[str, str], stdin: str = "") -> subprocess.C
     )
 
 
-def test_python_m_streamchat_answers_with_no_key_and_no_network():
-    result = run_module("hi", env=subprocess_env())
+def test_python_m_streamchat_answers_with_no_key_and_no_network(tmp_path):
+    result = run_module("hi", env=subprocess_env(STREAMCHAT_HOME=str(tmp_path)))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip(), "no answer on stdout"
     assert "hi" in result.stdout
@@ -479,11 +481,12 @@ def test_python_m_streamchat_answers_with_no_key_and_no_network():
     assert result.stderr.splitlines()[-1].startswith("[fake fake-model] ")
 
 
-def test_python_m_streamchat_reads_a_pipe_and_exits_1_on_provider_errors():
+def test_python_m_streamchat_reads_a_pipe_and_exits_1_on_provider_errors(tmp_path):
     with FakeServer() as server:
         server.enqueue(text="piped answer")
         server.enqueue(status=403, body={"error": {"message": "not for you"}})
-        env = subprocess_env(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=server.base_url())
+        env = subprocess_env(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=server.base_url(),
+                             STREAMCHAT_HOME=str(tmp_path))
         ok = run_module("--json", env=env, stdin="a piped prompt\n")
         assert ok.returncode == 0, ok.stderr
         events = [json.loads(line) for line in ok.stdout.splitlines()]

@@ -10,9 +10,11 @@ from typing import IO, Optional, Sequence
 from ..errors import ConfigurationError
 from ..replaying import replay
 from .attach import attachments
-from .choose import make_client
+from .conversation import Conversation
 from .interactive import interactive
-from .options import build_parser, request_options
+from .lineinput import LineReader
+from .logs import logs
+from .options import build_parser
 from .printer import Printer, response_label
 from .turn import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, consume
 
@@ -44,26 +46,31 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[str]) ->
         raise ConfigurationError("--record saves one answer: pass a prompt with it")
 
     parts = attachments(args.attach)
-    client = make_client(args, err)
+    conversation = Conversation.open(args, err, printer)
     if interactive_mode:
-        return interactive(client, args, printer, parts)
-    stream = client.stream(
-        [prompt, *parts] if parts else prompt, system=args.system, record_to=args.record,
-        **request_options(args),
-    )
+        reader = LineReader(conversation.store.history_path, terminal=True)
+        return interactive(conversation, printer, reader, parts)
+    stream = conversation.chat.stream([prompt, *parts] if parts else prompt,
+                                      record_to=args.record)
     status, response = consume(stream, printer)
-    if status == EXIT_OK:
-        printer.usage(response, response_label(response, client.provider))
+    conversation.save()
+    if status in (EXIT_OK, EXIT_INTERRUPTED):
+        printer.usage(response, response_label(response, conversation.client.provider))
     return status
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the `streamchat` command and `python -m streamchat`."""
-    parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        if arguments[:1] == ["logs"]:
+            return logs(arguments[1:], sys.stdout)
+        args = build_parser().parse_args(arguments)
     except SystemExit as exc:  # --help, --version and argparse's own usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except ConfigurationError as exc:
+        sys.stderr.write(f"streamchat: error: {exc}\n")
+        return EXIT_USAGE
     try:
         return run(args, sys.stdout, sys.stderr, sys.stdin)
     except ConfigurationError as exc:

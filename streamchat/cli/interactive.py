@@ -1,41 +1,60 @@
-"""The interactive chat: turn after turn on a terminal until Ctrl-D."""
+"""The interactive chat: turn after turn on a terminal until Ctrl-D, with line editing and
+history, prompts of several lines, /commands, and the conversation saved after each turn."""
 
 from __future__ import annotations
 
-import argparse
 from typing import Sequence
 
-from ..client import Client
+from ..errors import ConfigurationError
 from ..types import Part, Prompt
-from .options import request_options
+from .commands import is_command, run_command
+from .conversation import Conversation
+from .lineinput import LineReader
 from .printer import Printer, response_label
-from .turn import EXIT_OK, consume
+from .turn import EXIT_INTERRUPTED, EXIT_OK, consume
 
 
 def interactive(
-    client: Client, args: argparse.Namespace, printer: Printer, attached: Sequence[Part] = ()
+    conversation: Conversation,
+    printer: Printer,
+    reader: LineReader,
+    attached: Sequence[Part] = (),
 ) -> int:
     """A multi-turn chat on the terminal until Ctrl-D; the Chat keeps the history, an
     interrupted answer included (marked as interrupted). Attached files go with the first
     message."""
-    chat = client.chat(system=args.system, **request_options(args))
+    client = conversation.client
     printer.note(
-        f"chatting with {client.provider} {client.model}; "
-        "Ctrl-C stops an answer, Ctrl-D quits"
+        f"chatting with {client.provider} {client.model} (conversation "
+        f"{conversation.name!r}); /help lists commands, Ctrl-C stops an answer, Ctrl-D quits"
     )
     while True:
         try:
-            line = input("> ")
+            text = reader.read()
         except EOFError:
             printer.err.write("\n")
             return EXIT_OK
         except KeyboardInterrupt:
             printer.err.write("\n")
             continue
-        if not line.strip():
+        if not text.strip():
             continue
-        prompt: Prompt = [line, *attached] if attached else line
+        if is_command(text.strip()):
+            try:
+                printer.note(run_command(text.strip(), conversation))
+            except ConfigurationError as exc:
+                printer.note(str(exc))
+            continue
+        if text.startswith("//"):
+            text = text[1:]  # a prompt that starts with a slash
+        prompt: Prompt = [text, *attached] if attached else text
+        try:
+            stream = conversation.chat.stream(prompt)
+        except ConfigurationError as exc:
+            printer.note(str(exc))
+            continue
         attached = ()
-        status, response = consume(chat.stream(prompt), printer)
-        if status == EXIT_OK:
-            printer.usage(response, response_label(response, client.provider))
+        status, response = consume(stream, printer)
+        conversation.save()
+        if status in (EXIT_OK, EXIT_INTERRUPTED):
+            printer.usage(response, response_label(response, conversation.client.provider))

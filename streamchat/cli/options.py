@@ -14,7 +14,10 @@ DEEPSEEK_API_KEY, ...), then a local Ollama if one answers, then the built-in fa
 provider, which needs no key and no network.
 
 With no prompt and a terminal on stdin, streamchat starts an interactive chat:
-Ctrl-C stops the answer being written, Ctrl-D quits.
+Ctrl-C stops the answer being written, Ctrl-D quits, /help lists the chat's commands.
+Conversations are saved on this machine: -c goes on with the last one, --conversation
+NAME with a named one, and `streamchat logs` lists them (`streamchat logs NAME` shows
+one). They live in $STREAMCHAT_HOME, else the user's data directory.
 
 Exit status: 0 success, 1 provider error, 2 usage error, 130 interrupted."""
 
@@ -37,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-a", "--attach", action="append", metavar="FILE_OR_URL",
         help="send an image, PDF, text file or recording with the prompt (repeatable)",
+    )
+    parser.add_argument(
+        "-c", "--continue", dest="continue_", action="store_true",
+        help="continue the last conversation",
+    )
+    parser.add_argument(
+        "--conversation", metavar="NAME",
+        help="continue the conversation NAME, or start one under that name",
     )
     parser.add_argument("-m", "--model", help="model name (overrides one given with -p)")
     parser.add_argument("-s", "--system", help="system prompt")

@@ -110,9 +110,14 @@ class Printer:
 def usage_line(response: Optional[ChatResponse], label: str) -> str:
     """`[openai gpt-4.1-mini] 12 in / 40 out tokens, $0.000069`"""
     usage = response.usage if response is not None else None
+    interrupted = response is not None and response.finish_reason in ("cancelled", "paused")
+    if usage is None and interrupted:
+        assert response is not None
+        return (f"[{label}] interrupted after {len(response.text)} characters, before the "
+                "provider reported usage (it counts at the end of an answer)")
     if usage is None:
         return f"[{label}] no usage reported"
-    return f"[{label}] {usage_summary(usage)}"
+    return f"[{label}] {usage_summary(usage)}" + (" (interrupted)" if interrupted else "")
 
 
 def response_label(response: Optional[ChatResponse], fallback: str) -> str:
