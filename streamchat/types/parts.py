@@ -26,7 +26,6 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     field_serializer,
-    field_validator,
     model_serializer,
     model_validator,
 )
@@ -102,6 +101,14 @@ class _Part(BaseModel):
         fields = {k: v for k, v in out.items() if v is not None and k != "type"}
         return {"type": self.type, **fields}
 
+    def __repr_args__(self) -> Iterator[Tuple[Optional[str], Any]]:
+        # Never the bytes: the repr of a 5 MB image would bury the error that shows it.
+        for key, value in super().__repr_args__():
+            if key == "data" and isinstance(value, bytes):
+                yield key, _Size(len(value))
+            elif value is not None and key != "type" and (key != "cache" or value):
+                yield key, value
+
 
 class Text(_Part):
     """Text as one part among others: `Text("long shared context", cache=True)`."""
@@ -153,11 +160,6 @@ class _Media(_Part):
         fields.setdefault("name", file.name)
         return cls(data=data, **fields)
 
-    @field_validator("data", mode="before")
-    @classmethod
-    def _from_base64(cls, value: Any) -> Any:
-        return _decoded(value) if isinstance(value, str) else value
-
     @field_serializer("data", when_used="json")
     def _to_base64(self, value: Optional[bytes]) -> Optional[str]:
         return None if value is None else self.base64
@@ -170,14 +172,6 @@ class _Media(_Part):
     def data_url(self) -> str:
         """The data as a `data:` URL, for APIs that take content as a URL."""
         return f"data:{self.media_type};base64,{self.base64}"
-
-    def __repr_args__(self) -> Iterator[Tuple[Optional[str], Any]]:
-        # Never the bytes: the repr of a 5 MB image would bury the error that shows it.
-        for key, value in super().__repr_args__():
-            if key == "data" and isinstance(value, bytes):
-                yield key, _Size(len(value))
-            elif value is not None and key != "type" and (key != "cache" or value):
-                yield key, value
 
 
 class _Size(int):
