@@ -10,9 +10,10 @@ import json
 from typing import Any, Dict, List, Optional
 
 import pytest
-from helpers import CHUNK_SIZES, FIXTURES, decoded, same_at_every_split
+from helpers import CHUNK_SIZES, FIXTURES, decoded, fake_client, same_at_every_split
 
 from streamchat.accumulate import fold
+from streamchat.testing import FakeServer
 from streamchat.types import ChatResponse, Event
 from streamchat.wire import anthropic, gemini, openai_chat, openai_responses
 
@@ -327,3 +328,55 @@ def test_gemini_body_grounding_in_characters() -> None:
             span = response.text[citation.start:citation.end]
             assert span and not span.startswith(" "), span
     assert response.server_tool_calls[0].name == "google_search"
+
+
+# -- the fake provider scripts all of it ---------------------------------------------------
+
+FAKE_TEXT = "Café news: see python.org now."
+SCRIPTED = {
+    "text": FAKE_TEXT,
+    "citations": [{"url": "https://python.org", "title": "Python", "start": 15, "end": 25}],
+    "server_tools": [
+        {"name": "web_search", "input": {"query": "python news"},
+         "output": [{"type": "url", "url": "https://python.org"}]},
+        {"name": "code_execution", "input": {"code": "print(1)"},
+         "output": {"outcome": "OUTCOME_OK", "output": "1\n"}},
+    ],
+}
+SERVER_TOOLS = {
+    "anthropic": ["web_search", "code_execution"],
+    "openai-responses": ["web_search", "code_interpreter"],
+    "gemini": ["code_execution", "google_search"],
+    "openai": [],
+}
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("wire", sorted(SERVER_TOOLS))
+def test_the_fake_renders_citations_and_server_tools(wire: str, stream: bool) -> None:
+    with FakeServer() as server:
+        server.enqueue(**SCRIPTED)
+        response = fake_client(server, wire, stream=stream).complete("news?")
+    assert response.text == FAKE_TEXT
+    (citation,) = response.citations
+    # Gemini counts bytes ("é" is two): the span is still the characters cited.
+    assert (citation.url, response.text[citation.start:citation.end]) == (
+        "https://python.org", "python.org"
+    )
+    assert [t.name for t in response.server_tool_calls] == SERVER_TOOLS[wire]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("wire", ["anthropic", "openai", "openai-responses"])
+def test_the_fake_renders_a_refusal(wire: str, stream: bool) -> None:
+    with FakeServer() as server:
+        server.enqueue(refusal="I can't help with that.")
+        response = fake_client(server, wire, stream=stream).complete("?")
+    assert (response.text, response.refusal, response.finish_reason) == (
+        "", "I can't help with that.", "refusal"
+    )
+
+
+def test_a_citation_outside_the_text_is_refused_at_enqueue() -> None:
+    with FakeServer() as server, pytest.raises(ValueError, match="outside the text"):
+        server.enqueue(text="short", citations=[{"url": "https://x", "end": 99}])

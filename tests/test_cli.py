@@ -546,3 +546,30 @@ def test_attachments_go_with_the_first_message_of_a_chat(fake, tmp_path, capsys,
     first, second = fake.requests
     assert [type(p) for p in first.parts] == [Text, Image]
     assert [type(p) for p in second.parts] == [Text, Image, Text]  # history, then the new line
+
+
+def test_citations_are_numbered_sources_under_the_answer(fake, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url("openai"))
+    fake.enqueue(text="Python 3.14 is out.", citations=[
+        {"url": "https://python.org", "title": "Python", "start": 0, "end": 11},
+        {"url": "https://docs.python.org/3.14", "start": 12, "end": 18},
+        {"url": "https://python.org", "title": "Python", "start": 0, "end": 18},
+    ])
+    assert cli.main(["-p", "openai", "news?"]) == 0
+    out, err = capsys.readouterr()
+    assert "Sources" not in err
+    assert out == (
+        "Python 3.14 is out.\n\nSources:\n[1] Python https://python.org\n"
+        "[2] https://docs.python.org/3.14\n"
+    )
+
+
+def test_a_refusal_goes_to_stderr_not_the_answer(fake, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url("openai"))
+    fake.enqueue(refusal="I can't help with that.")
+    assert cli.main(["-p", "openai", "something bad"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "streamchat: the model refused: I can't help with that." in err.splitlines()

@@ -4,14 +4,18 @@ stderr, so that redirecting stdout keeps only the answer."""
 from __future__ import annotations
 
 import json
-from typing import IO, Optional
+from typing import IO, List, Optional
 
 from ..errors import StreamChatError
 from ..types import (
     ChatResponse,
+    Citation,
+    CitationEvent,
     Event,
     FallbackEvent,
+    RefusalEvent,
     RetryEvent,
+    ServerToolCallEvent,
     StatusEvent,
     TextEvent,
     ThinkingEvent,
@@ -36,6 +40,8 @@ class Printer:
         self.color = color and self.tty
         self._in_thinking = False
         self._last = "\n"
+        self._citations: List[Citation] = []
+        self._refusal: Optional[List[str]] = None
 
     def event(self, event: Event) -> None:
         if self.json_lines:
@@ -51,6 +57,12 @@ class Printer:
                 if self.color:
                     self.out.write(DIM)
             self._write(event.text)
+        elif isinstance(event, CitationEvent):
+            self._citations.append(event.citation)
+        elif isinstance(event, RefusalEvent):
+            self._refusal = (self._refusal or []) + [event.text]
+        elif isinstance(event, ServerToolCallEvent):
+            self.note(f"the provider ran {event.name}({json.dumps(event.input)})")
         elif isinstance(event, ToolCallEvent):
             self.note(f"the model asked for the tool {event.name}({event.raw_arguments})")
         elif isinstance(event, RetryEvent):
@@ -87,6 +99,28 @@ class Printer:
         if self._last != "\n":
             self._write("\n")
         self._last = "\n"
+        self._sources()
+        if self._refusal is not None:
+            # NOTE: a refusal is not the answer: it goes where notes go, not to stdout.
+            self.note("the model refused: " + ("".join(self._refusal) or "(no reason given)"))
+            self._refusal = None
+
+    def _sources(self) -> None:
+        """Numbered sources under the answer, each once, in the order first cited."""
+        seen: List[str] = []
+        for citation in self._citations:
+            key = citation.url or citation.title or ""
+            if key and key not in seen:
+                seen.append(key)
+        lines = []
+        for number, key in enumerate(seen, 1):
+            cited = next(c for c in self._citations if (c.url or c.title) == key)
+            named = cited.title and cited.url not in (None, cited.title)
+            title = f"{cited.title} " if named else ""
+            lines.append(f"[{number}] {title}{key}")
+        self._citations = []
+        if lines:
+            self._write("\nSources:\n" + "\n".join(lines) + "\n")
 
     def note(self, message: str) -> None:
         if self._last != "\n" and self.tty:

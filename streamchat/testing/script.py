@@ -63,6 +63,28 @@ class ToolCallSpec:
 
 
 @dataclass(frozen=True)
+class CitationSpec:
+    """A source the fake answer cites: `start`/`end` are character offsets into the
+    scripted text (the whole text when left out)."""
+
+    url: str
+    title: Optional[str] = None
+    cited_text: Optional[str] = None
+    start: Optional[int] = None
+    end: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ServerToolSpec:
+    """A built-in tool the fake provider "runs": what it was asked and what it returned."""
+
+    name: str
+    input: Dict[str, Any] = field(default_factory=dict)
+    output: Any = None
+    id: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class TokenCounts:
     """Usage the fake reports, in the neutral vocabulary."""
 
@@ -82,7 +104,10 @@ class Script:
 
     Content: `text`, `thinking`, `tool_calls`, `usage`, `finish_reason` (a normalised
     reason such as "length", mapped to each provider's own word; any other string is sent
-    verbatim), `model` (defaults to the model asked for).
+    verbatim), `model` (defaults to the model asked for). Beyond text, on the wires that
+    have them: `refusal` (the model declines with this text), `citations` (dicts of url,
+    title, cited_text, start, end: the span of `text` that cites), `server_tools` (dicts of
+    name, input, output, id: built-in tools the provider ran).
 
     Depending on the request: `reply` is called with the `RecordedRequest` when the request
     arrives (its `parts`, `images`, `json`, ...) and returns the answer's text, a dict of
@@ -114,6 +139,9 @@ class Script:
     text: Optional[str] = None
     thinking: Optional[str] = None
     tool_calls: Tuple[ToolCallSpec, ...] = ()
+    refusal: Optional[str] = None
+    citations: Tuple[CitationSpec, ...] = ()
+    server_tools: Tuple[ServerToolSpec, ...] = ()
     usage: Optional[TokenCounts] = None
     finish_reason: Optional[str] = None
     model: Optional[str] = None
@@ -135,7 +163,10 @@ class Script:
 
     @property
     def has_content(self) -> bool:
-        return self.text is not None or self.thinking is not None or bool(self.tool_calls)
+        return (
+            self.text is not None or self.thinking is not None or bool(self.tool_calls)
+            or self.refusal is not None or bool(self.server_tools)
+        )
 
     @property
     def error_kind(self) -> Optional[str]:
@@ -154,6 +185,9 @@ def make_script(
     tool_calls: Optional[Sequence[ToolCallLike]] = None,
     usage: Optional[UsageLike] = None,
     finish_reason: Optional[str] = None,
+    refusal: Optional[str] = None,
+    citations: Optional[Sequence[Mapping[str, Any]]] = None,
+    server_tools: Optional[Sequence[Mapping[str, Any]]] = None,
     model: Optional[str] = None,
     chunk_size: Optional[int] = None,
     chunk_delay: float = 0.0,
@@ -206,6 +240,11 @@ def make_script(
         text=text,
         thinking=thinking,
         tool_calls=tuple(_tool_call(c) for c in tool_calls or ()),
+        refusal=refusal,
+        citations=tuple(_spec(CitationSpec, c, "citation", text) for c in citations or ()),
+        server_tools=tuple(
+            _spec(ServerToolSpec, t, "server tool", None) for t in server_tools or ()
+        ),
         usage=_usage(usage),
         finish_reason=finish_reason,
         model=model,
@@ -255,6 +294,20 @@ def _tool_call(call: ToolCallLike) -> ToolCallSpec:
     if not isinstance(arguments, (dict, str)):
         raise ValueError(f"tool call arguments must be a dict or a JSON string: {arguments!r}")
     return ToolCallSpec(name=str(call["name"]), arguments=arguments, id=call.get("id"))
+
+
+def _spec(kind: Any, given: Mapping[str, Any], what: str, text: Optional[str]) -> Any:
+    try:
+        spec = kind(**given)
+    except TypeError as exc:
+        raise ValueError(f"a scripted {what} takes the fields of {kind.__name__}: {exc}") from exc
+    if isinstance(spec, CitationSpec):
+        length = len(text or "")
+        start, end = spec.start or 0, length if spec.end is None else spec.end
+        if not 0 <= start <= end <= length:
+            raise ValueError(f"citation span {start}:{end} is outside the text ({length} chars)")
+        spec = dataclasses.replace(spec, start=start, end=end)
+    return spec
 
 
 def _usage(usage: Optional[UsageLike]) -> Optional[TokenCounts]:

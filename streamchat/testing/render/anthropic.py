@@ -12,7 +12,7 @@ import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ...types import Document, Image, Part, RateLimit, Text
-from ..script import TokenCounts
+from ..script import ServerToolSpec, TokenCounts
 from .common import Plan, Wire, compact, messages_prompt, named, quoted, signature
 from .errors import ErrorInfo
 from .parts import (
@@ -43,6 +43,34 @@ def _usage(usage: TokenCounts, output: int) -> Dict[str, Any]:
     }
 
 
+def _server_blocks(tool: ServerToolSpec) -> List[Dict[str, Any]]:
+    """A built-in tool's call block and its result block (`<name>_tool_result`)."""
+    return [
+        {"type": "server_tool_use", "id": tool.id, "name": tool.name, "input": tool.input},
+        {"type": f"{tool.name}_tool_result", "tool_use_id": tool.id, "content": tool.output},
+    ]
+
+
+def _segments(plan: Plan) -> List[Tuple[str, List[Dict[str, Any]]]]:
+    """The text cut where citations start and end: Anthropic cites whole text blocks."""
+    text = plan.text or ""
+    cuts = sorted({0, len(text), *(c.start or 0 for c in plan.citations),
+                   *(c.end or 0 for c in plan.citations)})
+    out: List[Tuple[str, List[Dict[str, Any]]]] = []
+    for a, b in zip(cuts, cuts[1:]):
+        cited = [{"type": "web_search_result_location", "url": c.url, "title": c.title,
+                  "cited_text": c.cited_text or text[a:b], "encrypted_index": "ZmFrZQ=="}
+                 for c in plan.citations if (c.start or 0) <= a and b <= (c.end or 0)]
+        out.append((text[a:b], cited))
+    return out
+
+
+def _stop_details(plan: Plan) -> Optional[Dict[str, Any]]:
+    if plan.refusal is None:
+        return None
+    return {"type": "refusal", "category": None, "explanation": plan.refusal}
+
+
 def stream(plan: Plan) -> Tuple[List[bytes], int]:
     frames: List[bytes] = []
     index = 0  # the next content block's
@@ -52,7 +80,7 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
         padded = data[:-1] + _PADDING[len(frames) % len(_PADDING)] + "}"
         frames.append(f"event: {name}\ndata: {padded}\n\n".encode())
 
-    def block(start: Dict[str, Any], deltas: List[Tuple[str, str, str]]) -> None:
+    def block(start: Dict[str, Any], deltas: List[Tuple[str, str, Any]]) -> None:
         """One content block: its start, its (delta type, field, text) deltas, its stop."""
         nonlocal index
         event("content_block_start",
@@ -61,9 +89,10 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
             # NOTE: the API sends one ping right after the first content_block_start.
             frames.append(PING)
         for kind, field, piece in deltas:
+            value = quoted(piece) if isinstance(piece, str) else compact(piece)
             event("content_block_delta",
                   f'{{"type":"content_block_delta","index":{index},'
-                  f'"delta":{{"type":"{kind}","{field}":{quoted(piece)}}}}}')
+                  f'"delta":{{"type":"{kind}","{field}":{value}}}}}')
         event("content_block_stop", f'{{"type":"content_block_stop","index":{index}}}')
         index += 1
 
@@ -77,7 +106,20 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
         block({"type": "thinking", "thinking": "", "signature": ""},
               [*(("thinking_delta", "thinking", p) for p in plan.thinking_pieces()),
                ("signature_delta", "signature", signature(plan.thinking))])
-    if plan.text is not None and (plan.text or not plan.calls):
+    for tool in plan.server_tools:
+        use, result = _server_blocks(tool)
+        block(dict(use, input={}), [("input_json_delta", "partial_json", p)
+                                    for p in ["", *plan.argument_pieces(compact(tool.input))]])
+        block(result, [])
+    if plan.text is not None and plan.citations:
+        for piece, cited in _segments(plan):
+            start: Dict[str, Any] = {"type": "text", "text": ""}
+            if cited:
+                start["citations"] = []
+            # NOTE: a cited block's citations arrive before its text.
+            block(start, [*(("citations_delta", "citation", c) for c in cited),
+                          ("text_delta", "text", piece)])
+    elif plan.text is not None and (plan.text or not (plan.calls or plan.refusal is not None)):
         block({"type": "text", "text": ""}, [("text_delta", "text", p) for p in plan.text_pieces()])
     for call in plan.calls:
         # NOTE: a tool_use block's first input_json_delta is empty.
@@ -88,9 +130,10 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
         frames.append(PING)
     end = len(frames)
     usage = _usage(plan.usage, plan.usage.output_tokens)
+    details = compact(_stop_details(plan))
     event("message_delta",
           f'{{"type":"message_delta","delta":{{"stop_reason":{quoted(plan.reason)},'
-          f'"stop_sequence":null}},"usage":{compact(usage)}}}')
+          f'"stop_sequence":null,"stop_details":{details}}},"usage":{compact(usage)}}}')
     event("message_stop", '{"type":"message_stop"}')
     return frames, end
 
@@ -100,7 +143,13 @@ def body(plan: Plan) -> bytes:
     if plan.thinking is not None:
         content.append({"type": "thinking", "thinking": plan.thinking,
                         "signature": signature(plan.thinking)})
-    if plan.text is not None and (plan.text or not plan.calls):
+    for tool in plan.server_tools:
+        content.extend(_server_blocks(tool))
+    if plan.text is not None and plan.citations:
+        for piece, cited in _segments(plan):
+            extra = {"citations": cited} if cited else {}
+            content.append({"type": "text", "text": piece, **extra})
+    elif plan.text is not None and (plan.text or not (plan.calls or plan.refusal is not None)):
         content.append({"type": "text", "text": plan.text})
     for call in plan.calls:
         content.append({"type": "tool_use", "id": call.id, "name": call.name,
@@ -108,7 +157,7 @@ def body(plan: Plan) -> bytes:
     result = {
         "model": plan.model, "id": f"msg_{plan.token[:24]}", "type": "message",
         "role": "assistant", "content": content,
-        "stop_reason": plan.reason, "stop_sequence": None,
+        "stop_reason": plan.reason, "stop_sequence": None, "stop_details": _stop_details(plan),
         "usage": dict(_usage(plan.usage, plan.usage.output_tokens), service_tier="standard"),
     }
     return compact(result).encode()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 
 from ...types import Part, RateLimit
-from ..script import TokenCounts, ToolCallSpec
+from ..script import CitationSpec, ServerToolSpec, TokenCounts, ToolCallSpec
 from .errors import ErrorInfo
 
 CREATED = 1767225600
@@ -83,6 +83,11 @@ class Plan:
     """Hex that makes this response's ids unique and stable."""
     chunk_size: Optional[int]
     include_usage: bool
+    refusal: Optional[str] = None
+    citations: Tuple[CitationSpec, ...] = ()
+    """With their spans resolved: start and end always set."""
+    server_tools: Tuple[ServerToolSpec, ...] = ()
+    """With their ids set."""
 
     def text_pieces(self) -> List[str]:
         return split_text(self.text or "", self.chunk_size)

@@ -55,19 +55,55 @@ def _calls(plan: Plan) -> List[Dict[str, Any]]:
     return parts
 
 
+def _code_runs(plan: Plan) -> List[Dict[str, Any]]:
+    """Code execution parts: the code the model ran, then its result."""
+    parts: List[Dict[str, Any]] = []
+    for tool in plan.server_tools:
+        if tool.name in ("code_execution", "code_interpreter"):
+            code = {"language": "PYTHON", **tool.input, "id": tool.id}
+            output = tool.output if isinstance(tool.output, dict) else {
+                "outcome": "OUTCOME_OK", "output": str(tool.output or "")}
+            parts += [{"executableCode": code}, {"codeExecutionResult": {**output, "id": tool.id}}]
+    return parts
+
+
+def _grounding(plan: Plan) -> Dict[str, Any]:
+    """Search grounding on the last chunk: sources, and the byte spans each supports."""
+    searches = [t for t in plan.server_tools if t.name in ("google_search", "web_search")]
+    if not plan.citations and not searches:
+        return {}
+    text = plan.text or ""
+    metadata: Dict[str, Any] = {
+        "webSearchQueries": [q for t in searches for q in t.input.get("queries", ())
+                             or [t.input.get("query", "")]],
+        "groundingChunks": [{"web": {"uri": c.url, "title": c.title or c.url}}
+                            for c in plan.citations],
+        # NOTE: segment offsets count UTF-8 bytes of the answer, not characters.
+        "groundingSupports": [
+            {"segment": {"startIndex": len(text[:c.start or 0].encode("utf-8")),
+                         "endIndex": len(text[:c.end].encode("utf-8")),
+                         "text": text[c.start:c.end]},
+             "groundingChunkIndices": [i]}
+            for i, c in enumerate(plan.citations)
+        ],
+    }
+    return {"groundingMetadata": metadata}
+
+
 def stream(plan: Plan) -> Tuple[List[bytes], int]:
     tail = (f',"usageMetadata": {_google(_usage(plan, final=False))},'
             f'"modelVersion": {quoted(plan.model)},"responseId": "{plan.token[:22]}"}}\r\n\r\n')
     head = 'data: {"candidates": [{"content": {"parts": ['
     # NOTE: Gemini ends each SSE event with CRLF CRLF.
     parts: List[Dict[str, Any]] = [{"text": p, "thought": True} for p in plan.thinking_pieces()]
+    parts.extend(_code_runs(plan))
     parts.extend({"text": p} for p in plan.text_pieces())
     frames = [f'{head}{_google(part)}],"role": "model"}},"index": 0}}]{tail}'.encode()
               for part in parts + _calls(plan)]
     end = len(frames)
     final = {
         "candidates": [{"content": {"parts": [{"text": ""}], "role": "model"},
-                        "finishReason": plan.reason, "index": 0}],
+                        "finishReason": plan.reason, "index": 0, **_grounding(plan)}],
         "usageMetadata": _usage(plan, final=True),
         "modelVersion": plan.model,
         "responseId": plan.token[:22],
@@ -80,12 +116,13 @@ def body(plan: Plan) -> bytes:
     parts: List[Dict[str, Any]] = []
     if plan.thinking is not None:
         parts.append({"text": plan.thinking, "thought": True})
+    parts.extend(_code_runs(plan))
     if plan.text is not None:
         parts.append({"text": plan.text})
     parts.extend(_calls(plan))
     result = {
         "candidates": [{"content": {"parts": parts, "role": "model"},
-                        "finishReason": plan.reason, "index": 0}],
+                        "finishReason": plan.reason, "index": 0, **_grounding(plan)}],
         "usageMetadata": _usage(plan, final=True),
         "modelVersion": plan.model,
         "responseId": plan.token[:22],
@@ -179,7 +216,7 @@ WIRE = Wire(
     prompt=prompt,
     malformed=b'data: {"candidates": [{"content": {"parts": [{"te\r\n\r\n',
     finish={"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP",
-            "content_filter": "SAFETY"},
+            "content_filter": "SAFETY", "refusal": "SAFETY"},
     stream_type="text/event-stream",
     body_type="application/json; charset=UTF-8",
     keepalive=b": ping\r\n\r\n",

@@ -24,6 +24,7 @@ from .common import (
     data,
     messages_prompt,
     quoted,
+    split_text,
 )
 from .errors import ErrorInfo
 from .parts import (
@@ -54,6 +55,14 @@ def usage_object(usage: TokenCounts) -> Dict[str, Any]:
     }
 
 
+def _annotations(plan: Plan) -> List[Dict[str, Any]]:
+    return [
+        {"type": "url_citation", "url_citation": {
+            "start_index": c.start, "end_index": c.end, "title": c.title or c.url, "url": c.url}}
+        for c in plan.citations
+    ]
+
+
 def stream(plan: Plan) -> Tuple[List[bytes], int]:
     head = (
         f'data: {{"id":"chatcmpl-{plan.token[:29]}","object":"chat.completion.chunk",'
@@ -78,6 +87,13 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
     for piece in plan.text_pieces():
         chunk(f'{{"index":0,"delta":{{"content":{quoted(piece)}}},"logprobs":null,'
               '"finish_reason":null}')
+    for piece in split_text(plan.refusal or "", 12):
+        chunk(f'{{"index":0,"delta":{{"refusal":{quoted(piece)}}},"logprobs":null,'
+              '"finish_reason":null}')
+    if plan.citations:
+        # NOTE: search models send the answer's annotations in one delta after its text.
+        chunk(f'{{"index":0,"delta":{{"annotations":{compact(_annotations(plan))}}},'
+              '"logprobs":null,"finish_reason":null}')
     for call in plan.calls:
         chunk(f'{{"index":0,"delta":{{"tool_calls":[{{"index":{call.index},"id":{quoted(call.id)},'
               f'"type":"function","function":{{"name":{quoted(call.name)},"arguments":""}}}}]}},'
@@ -99,8 +115,8 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
 
 
 def body(plan: Plan) -> bytes:
-    message: Dict[str, Any] = {"role": "assistant", "content": plan.text, "refusal": None,
-                               "annotations": []}
+    message: Dict[str, Any] = {"role": "assistant", "content": plan.text,
+                               "refusal": plan.refusal, "annotations": _annotations(plan)}
     if plan.thinking:
         message["reasoning_content"] = plan.thinking
     if plan.calls:
@@ -245,7 +261,7 @@ WIRE = Wire(
     prompt=messages_prompt,
     malformed=b'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","choi\n\n',
     # NOTE: the neutral finish reasons are OpenAI's own words.
-    finish={},
+    finish={"refusal": "stop"},
     request_id=("x-request-id", 64),
     rate_limits=rate_limit_headers,
     get=models,

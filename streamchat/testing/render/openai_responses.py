@@ -11,8 +11,18 @@ import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ...types import Document, Image, Part, Text
-from ..script import TokenCounts
-from .common import CREATED, OBFUSCATION, Plan, Wire, compact, last_user_text, named, quoted
+from ..script import ServerToolSpec, TokenCounts
+from .common import (
+    CREATED,
+    OBFUSCATION,
+    Plan,
+    Wire,
+    compact,
+    last_user_text,
+    named,
+    quoted,
+    split_text,
+)
 from .errors import ErrorInfo
 from .openai_chat import error_body, rate_limit_headers
 from .parts import (
@@ -69,7 +79,7 @@ def _response(plan: Plan, status: str, output: List[Any], usage: bool) -> Dict[s
 
 
 def _status(plan: Plan) -> str:
-    return "completed" if plan.finish in ("stop", "tool_calls") else "incomplete"
+    return "completed" if plan.finish in ("stop", "tool_calls", "refusal") else "incomplete"
 
 
 def _items(plan: Plan) -> List[Dict[str, Any]]:
@@ -78,16 +88,37 @@ def _items(plan: Plan) -> List[Dict[str, Any]]:
     if plan.thinking is not None:
         items.append({"id": f"rs_{plan.token[:48]}", "type": "reasoning",
                       "summary": [{"type": "summary_text", "text": plan.thinking}]})
+    items.extend(_server_item(tool) for tool in plan.server_tools)
+    content: List[Dict[str, Any]] = []
     if plan.text is not None:
+        notes = [{"type": "url_citation", "start_index": c.start, "end_index": c.end,
+                  "title": c.title or c.url, "url": c.url} for c in plan.citations]
+        content.append({"type": "output_text", "annotations": notes, "logprobs": [],
+                        "text": plan.text})
+    if plan.refusal is not None:
+        content.append({"type": "refusal", "refusal": plan.refusal})
+    if content:
         items.append({"id": f"msg_{plan.token[:48]}", "type": "message", "status": "completed",
-                      "content": [{"type": "output_text", "annotations": [], "logprobs": [],
-                                   "text": plan.text}],
-                      "role": "assistant"})
+                      "content": content, "role": "assistant"})
     for call in plan.calls:
         items.append({"id": f"fc_{plan.token[:40]}{call.index:02d}", "type": "function_call",
                       "status": "completed", "arguments": call.arguments.arguments_json(),
                       "call_id": call.id, "name": call.name})
     return items
+
+
+def _server_item(tool: ServerToolSpec) -> Dict[str, Any]:
+    """A built-in tool's output item: web search and code interpreter as OpenAI names
+    them, anything else as an MCP call."""
+    if tool.name == "web_search":
+        return {"id": tool.id, "type": "web_search_call", "status": "completed",
+                "action": {"type": "search", **tool.input, "sources": tool.output}}
+    if tool.name in ("code_interpreter", "code_execution"):
+        return {"id": tool.id, "type": "code_interpreter_call", "status": "completed",
+                "code": tool.input.get("code", ""), "container_id": "cntr_fake",
+                "outputs": tool.output}
+    return {"id": tool.id, "type": "mcp_call", "status": "completed", "name": tool.name,
+            "server_label": "fake", "arguments": compact(tool.input), "output": tool.output}
 
 
 def stream(plan: Plan) -> Tuple[List[bytes], int]:
@@ -128,14 +159,29 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
         elif kind == "message":
             added = dict(item, status="in_progress", content=[])
             event("response.output_item.added", f'"output_index":{index},"item":{compact(added)}')
-            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
-            event("response.content_part.added", f'{ids},"content_index":0,"part":{compact(part)}')
-            deltas("response.output_text.delta", f'{ids},"content_index":0',
-                   plan.text_pieces(), extra='"logprobs":[],')
-            event("response.output_text.done",
-                  f'{ids},"content_index":0,"text":{quoted(plan.text or "")},"logprobs":[]')
-            event("response.content_part.done",
-                  f'{ids},"content_index":0,"part":{compact(dict(part, text=plan.text or ""))}')
+            for at, whole in enumerate(item["content"]):
+                where = f'{ids},"content_index":{at}'
+                if whole["type"] == "refusal":
+                    empty: Dict[str, Any] = {"type": "refusal", "refusal": ""}
+                    event("response.content_part.added", f'{where},"part":{compact(empty)}')
+                    deltas("response.refusal.delta", where, split_text(plan.refusal or "", 12))
+                    done = f'{where},"refusal":{quoted(plan.refusal or "")}'
+                    event("response.refusal.done", done)
+                    event("response.content_part.done", f'{where},"part":{compact(whole)}')
+                    continue
+                part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+                event("response.content_part.added", f'{where},"part":{compact(part)}')
+                deltas("response.output_text.delta", where, plan.text_pieces(),
+                       extra='"logprobs":[],')
+                for number, note in enumerate(whole["annotations"]):
+                    event("response.output_text.annotation.added",
+                          f'{where},"annotation_index":{number},"annotation":{compact(note)}')
+                event("response.output_text.done",
+                      f'{where},"text":{quoted(plan.text or "")},"logprobs":[]')
+                event("response.content_part.done", f'{where},"part":{compact(whole)}')
+        elif kind != "function_call":
+            event("response.output_item.added",
+                  f'"output_index":{index},"item":{compact(dict(item, status="in_progress"))}')
         else:
             added = dict(item, status="in_progress", arguments="")
             event("response.output_item.added", f'"output_index":{index},"item":{compact(added)}')

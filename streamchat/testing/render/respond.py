@@ -9,6 +9,7 @@ frames) the same way for every wire, and leaves the bytes to the wire's own modu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
@@ -137,7 +138,13 @@ def _plan(script: Script, spec: Wire, request: Any, model: Optional[str], seq: i
         for i, call in enumerate(script.tool_calls)
     )
     usage = script.usage or _estimate_usage(spec, request, text, script.thinking, calls)
-    finish = script.finish_reason or ("tool_calls" if calls else "stop")
+    finish = script.finish_reason or (
+        "tool_calls" if calls else "refusal" if script.refusal is not None else "stop"
+    )
+    server_tools = tuple(
+        dataclasses.replace(tool, id=tool.id or f"srvtoolu_{hex_token[:8]}{i:02d}")
+        for i, tool in enumerate(script.server_tools)
+    )
     include_usage = False
     if isinstance(request, Mapping):
         options = request.get("stream_options")
@@ -153,6 +160,9 @@ def _plan(script: Script, spec: Wire, request: Any, model: Optional[str], seq: i
         token=hex_token,
         chunk_size=script.chunk_size,
         include_usage=include_usage,
+        refusal=script.refusal,
+        citations=script.citations,
+        server_tools=server_tools,
     )
 
 
