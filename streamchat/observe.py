@@ -197,7 +197,10 @@ class Observer:
         self._ended = False
         self._last: Optional[Attempt] = None
         self.trace: Optional[StreamTrace] = None
-        otel = _otel() if tracing is not False else None
+        # NOTE: with tracing left to None, only an application that has imported
+        # OpenTelemetry gets spans: one that merely has it installed never pays its import.
+        in_use = "opentelemetry.trace" in sys.modules or tracer_provider or meter_provider
+        otel = _otel() if tracing or (tracing is None and in_use) else None
         if tracing and otel is None:
             from .errors import ConfigurationError
 

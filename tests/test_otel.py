@@ -6,6 +6,9 @@ SDK's in-memory exporter and reader."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from typing import Any, Dict, List
 
@@ -156,3 +159,22 @@ def test_client_metrics_record_duration_tokens_and_first_chunk(server):
     assert durations and durations[0].count >= 1
     assert durations[0].attributes["gen_ai.operation.name"] == "chat"
     assert points("gen_ai.client.operation.time_to_first_chunk")
+
+
+def test_an_application_that_does_not_use_opentelemetry_does_not_import_it(tmp_path):
+    script = tmp_path / "plain.py"
+    script.write_text(
+        "import sys\n"
+        "import streamchat\n"
+        "client = streamchat.Client('fake')\n"
+        "client.complete('hi')\n"
+        "assert 'opentelemetry' not in sys.modules, 'imported'\n"
+        "assert 'streamchat.otel' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
