@@ -5,6 +5,7 @@ streams of one Client so that a 429 with a wait holds them all."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Dict, List
 
 import pytest
@@ -250,3 +251,31 @@ def test_other_keys_and_other_clients_do_not_wait(server, no_backoff):
 
     assert "status" not in events and events[-1] == "done"
     assert first._limit_key != "" and "sk-test" not in first._limit_key
+
+
+def test_openrouter_quotes_its_rate_limit_headers_in_the_error_body(server, no_backoff):
+    # NOTE: a free model's 429 from OpenRouter, as quoted in Gitlawb/openclaude#936.
+    server.enqueue(status=429, body={"error": {
+        "message": "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 "
+                   "free model requests per day",
+        "code": 429,
+        "metadata": {"headers": {"X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "0",
+                                 "X-RateLimit-Reset": str(int((time.time() + 3) * 1000))}},
+    }})
+
+    with pytest.raises(RateLimitError) as caught:
+        client(server, retry=streamchat.RetryPolicy(max_attempts=1)).complete("hi")
+
+    limits = caught.value.rate_limit
+    assert limits is not None
+    assert (limits.requests_limit, limits.requests_remaining) == (50, 0)
+    assert caught.value.retry_after == pytest.approx(3.0, abs=1.0)
+
+
+def test_hostile_values_are_no_information() -> None:
+    limits = rate_limit_of({"x-ratelimit-limit-requests": "inf",
+                            "x-ratelimit-remaining-requests": "nan",
+                            "x-ratelimit-reset-requests": "inf",
+                            "x-ratelimit-limit-tokens": "1e400"}, now=NOW)
+
+    assert limits is None

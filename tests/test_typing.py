@@ -40,13 +40,18 @@ def checked_copy(tmp_path) -> Path:
     return tmp_path
 
 
+TYPED_PAGES = ("README.rst", "docs/logging.rst")
+"""Pages whose python blocks are held to mypy --strict as well as run."""
+
+
 def readme_files(folder: Path) -> List[str]:
-    """README.rst's python blocks, one module each."""
+    """The python blocks of TYPED_PAGES, one module each."""
     names = []
-    for block in python_blocks((ROOT / "README.rst").read_text("utf-8"), "README.rst"):
-        name = f"readme_line{block.line}.py"
-        (folder / name).write_text(block.code)
-        names.append(name)
+    for page in TYPED_PAGES:
+        for block in python_blocks((ROOT / page).read_text("utf-8"), page):
+            name = f"{Path(page).stem.lower()}_line{block.line}.py"
+            (folder / name).write_text(block.code)
+            names.append(name)
     return names
 
 

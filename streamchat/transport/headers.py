@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import json
 import math
 import re
 import time
@@ -115,10 +116,28 @@ def rate_limit_of(headers: Mapping[str, str], now: Optional[float] = None) -> Op
     return RateLimit.model_validate(fields) if fields else None
 
 
+def rate_limit_in_body(text: str, now: Optional[float] = None) -> Optional[RateLimit]:
+    """The rate-limit state an error body quotes, where the headers had none.
+
+    NOTE: OpenRouter relays a 429 from its own limits with the rate-limit headers inside
+    the body, as `error.metadata.headers` (https://openrouter.ai/docs/api-reference/errors).
+    """
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    metadata = error.get("metadata") if isinstance(error, dict) else None
+    headers = metadata.get("headers") if isinstance(metadata, dict) else None
+    if not isinstance(headers, dict):
+        return None
+    return rate_limit_of({str(k): str(v) for k, v in headers.items()}, now)
+
+
 def _integer(value: Optional[str]) -> Optional[int]:
     try:
         return int(float(value)) if value else None
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or infinite
         return None
 
 
@@ -134,6 +153,8 @@ def _seconds(value: Optional[str], now: Optional[float]) -> Optional[float]:
     except ValueError:
         number = None
     if number is not None:
+        if not math.isfinite(number):
+            return None
         if number > 1e11:  # a Unix time in milliseconds
             return max(0.0, number / 1000 - clock)
         if number > 1e9:  # a Unix time in seconds

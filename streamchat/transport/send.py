@@ -21,7 +21,7 @@ from ..types import HttpRequest, RateLimit
 from ..version import __version__
 from ..wire.errors import error_from_response
 from .body import Body
-from .headers import retry_after_seconds
+from .headers import rate_limit_in_body, retry_after_seconds
 from .prepare import Preparer
 from .sockets import (
     ReadTimedOut,
@@ -137,7 +137,7 @@ class Transport:
             raw = b""
         body.close()
         text = raw.decode("utf-8", "replace")
-        limits = body.rate_limit()
+        limits = body.rate_limit() or rate_limit_in_body(text)
         retry_after = retry_after_seconds(body.headers)
         if retry_after is None and status == 429 and limits is not None:
             # No Retry-After: the reset of the allowance that ran out says the same.
