@@ -24,7 +24,7 @@ class Settings:
     interval_ms: int = 20
     interrupts: int = 50
     floor_interrupts: int = 2
-    first_event_runs: int = 30
+    first_event_runs: int = 100
     idle_streams: int = 1000
     concurrency: Sequence[Tuple[int, int]] = ((100, 1000), (500, 1000), (1000, 200))
     """(streams, events of each) of the concurrency cases; the first one's streams also
@@ -35,7 +35,7 @@ class Settings:
     @classmethod
     def quick(cls) -> Settings:
         return cls(events=10_000, runs=2, peer_events=2_000, peer_runs=1, paced_events=30,
-                   interrupts=10, floor_interrupts=1, first_event_runs=15,
+                   interrupts=10, floor_interrupts=1, first_event_runs=40,
                    concurrency=((100, 1000), (1000, 200)), peer_concurrency_events=50,
                    startup_runs=3)
 

@@ -43,12 +43,12 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def loads_seconds(wire: str) -> float:
-    """One json.loads of a typical text-delta chunk of `wire`: the unit of cost."""
+def loads_seconds(wire: str, number: int = 20_000) -> float:
+    """One json.loads of a typical text-delta chunk of `wire`: the unit of cost. Timed
+    beside each run it divides, the unit follows the machine's drift as the run does."""
     chunk = bodies.typical_chunk(wire)
     timer = timeit.Timer(lambda: json.loads(chunk))
-    number = 20_000
-    return min(timer.repeat(repeat=5, number=number)) / number
+    return min(timer.repeat(repeat=3, number=number)) / number
 
 
 def ms(seconds: float) -> str:

@@ -268,7 +268,6 @@ class Worker:
             self._tokens.append(endpoint.api_key)
         http = target.wire.build_request(target.request, endpoint)
         self.attempt = self.observer.attempt_started(target, http, number)
-        self._flush()
         try:
             body = target.transport.open(
                 http,
@@ -305,6 +304,7 @@ class Worker:
         if self.stop.is_set():
             shutdown_socket(sock)
             raise _Interrupted()
+        self._flush()  # `start` now, while we wait: the consumer's wake-up costs us nothing
         interval = target.timeouts.status_interval
         waited = 0.0
         while True:
