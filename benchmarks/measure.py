@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import time
 import timeit
-from typing import Sequence
+from typing import Sequence, Tuple
 
 from benchmarks import bodies, clients
 from benchmarks.context import Context
@@ -44,10 +45,11 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def loads_seconds(wire: str, number: int = 20_000) -> float:
-    """One json.loads of a typical text-delta chunk of `wire`: the unit of cost. Timed
-    beside each run it divides, the unit follows the machine's drift as the run does."""
+    """CPU seconds of one json.loads of a typical text-delta chunk of `wire`: the unit of
+    cost. Timed beside each run it divides, it follows the machine's drift as the run does.
+    """
     chunk = bodies.typical_chunk(wire)
-    timer = timeit.Timer(lambda: json.loads(chunk))
+    timer = timeit.Timer(lambda: json.loads(chunk), timer=time.process_time)
     return min(timer.repeat(repeat=3, number=number)) / number
 
 
@@ -63,10 +65,15 @@ def verdict(ok: bool) -> str:
     return "yes" if ok else "NO"
 
 
-def time_count(client: clients.Client, wire: str, base: str) -> float:
-    started = time.perf_counter()
+def time_count(client: clients.Client, wire: str, base: str) -> Tuple[float, float]:
+    """Read one stream: (wall seconds, CPU seconds of this process, every thread's)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     client.count(wire, base)
-    return time.perf_counter() - started
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def medians(samples: Sequence[Tuple[float, float]]) -> Tuple[float, float]:
+    return (statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples))
 
 
 def warm_up(client: clients.Client, ctx: Context) -> None:
