@@ -16,7 +16,7 @@ import pytest
 
 from streamchat import ChatResponse, Usage
 from streamchat.testing import FakeServer
-from streamchat.types import ThinkingBlock, ToolCall
+from streamchat.types import Citation, ThinkingBlock, ToolCall
 from streamchat.types.response import response_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,19 @@ def test_a_response_renders_as_markdown_with_reasoning_folded_and_usage_last():
     assert markdown.index("<details><summary>Thinking</summary>") < markdown.index("**42**")
     assert markdown.rstrip().endswith("*openai gpt-4.1-mini: 12 in / 40 out tokens, $0.000069*")
     assert "partial" not in markdown
+
+
+def test_sources_and_a_refusal_are_shown():
+    cited = ChatResponse(text="Python 3.14 is out.", finish_reason="stop", citations=[
+        Citation(url="https://python.org", start=0, end=6),
+        Citation(url="https://docs.python.org", start=7, end=11),
+        Citation(url="https://python.org", start=0, end=18),
+    ])
+    assert "Sources: [1](https://python.org) [2](https://docs.python.org)" in (
+        response_markdown(cited)
+    )
+    refused = ChatResponse(refusal="Not this.", finish_reason="refusal")
+    assert "**refused**: Not this." in response_markdown(refused)
 
 
 def test_an_interrupted_response_is_marked_and_a_live_one_has_a_cursor():

@@ -177,3 +177,38 @@ def test_opaque_parts_stay_with_their_wire() -> None:
     responses = answer(openai_responses, "openai-responses", "reasoning_encrypted.sse")
     sent = body_for(anthropic, "anthropic", [Message.user("?"), responses.to_message()])
     assert [b["type"] for b in sent["messages"][1]["content"]] == ["tool_use"]
+
+
+def test_anthropic_thinking_and_tools_loop(server: FakeServer) -> None:
+    server.enqueue(thinking="Need the weather first.",
+                   tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"},
+                                "id": "toolu_1"}])
+    server.enqueue(text="Sunny.")
+    chat = streamchat.Chat(fake_client(server, "anthropic"))
+    run = chat.run("Weather in Paris?", tools={"get_weather": lambda city: "sunny"},
+                   thinking=True)
+    assert run.final().text == "Sunny."
+    (block,) = run.responses[0].thinking_blocks
+    second = server.requests[1].json["messages"]
+    # The signed thinking goes back first and unchanged, then the call, then its result.
+    assert second[1:] == [
+        {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": "Need the weather first.",
+             "signature": block.signature},
+            {"type": "tool_use", "id": "toolu_1", "name": "get_weather",
+             "input": {"city": "Paris"}},
+        ]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"},
+        ]},
+    ]
+
+
+def test_provider_data_survives_a_saved_conversation(server: FakeServer) -> None:
+    server.enqueue(body=recorded("openai", "openrouter_reasoning_details.sse"))
+    client = fake_client(server, "openai")
+    chat = streamchat.Chat(client)
+    chat.send("What is 2+2?")
+    restored = streamchat.Chat.from_json(chat.to_json(), client)
+    assert restored.history[1].provider_data == chat.history[1].provider_data
+    assert restored.history[1].provider_data["openai"]["reasoning_details"][0]["signature"]

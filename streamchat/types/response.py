@@ -216,6 +216,12 @@ def response_markdown(response: ChatResponse, *, live: bool = False) -> str:
         parts.append(f"**tool call** `{call.name}({call.raw_arguments})`")
     if live:
         return "\n\n".join(parts)
+    if response.refusal is not None:
+        parts.append(f"**refused**: {response.refusal or '(no reason given)'}")
+    sources = list(dict.fromkeys(c.url for c in response.citations if c.url))
+    if sources:
+        parts.append("Sources: " + " ".join(f"[{n}]({url})" for n, url in
+                                           enumerate(sources, 1)))
     footer: List[str] = []
     if response.finish_reason in ("cancelled", "paused"):
         footer.append(f"**{response.finish_reason}**: the answer above is partial")
