@@ -380,3 +380,45 @@ def test_the_fake_renders_a_refusal(wire: str, stream: bool) -> None:
 def test_a_citation_outside_the_text_is_refused_at_enqueue() -> None:
     with FakeServer() as server, pytest.raises(ValueError, match="outside the text"):
         server.enqueue(text="short", citations=[{"url": "https://x", "end": 99}])
+
+
+# -- shapes documented but not in the recordings above -------------------------------------
+
+
+def test_anthropic_document_citation_in_a_body() -> None:
+    # https://docs.anthropic.com/en/docs/build-with-claude/citations (char_location)
+    message = {"type": "message", "id": "msg_1", "model": "claude-sonnet-4-5",
+               "stop_reason": "end_turn", "usage": {"input_tokens": 5, "output_tokens": 9},
+               "content": [
+                   {"type": "text", "text": "According to the report, "},
+                   {"type": "text", "text": "the grass is green", "citations": [
+                       {"type": "char_location", "cited_text": "The grass is green.",
+                        "document_index": 0, "document_title": "Facts",
+                        "start_char_index": 0, "end_char_index": 20}]},
+                   {"type": "text", "text": "."},
+               ]}
+    response = fold(anthropic.decode_body(message, "anthropic"))
+    (citation,) = response.citations
+    assert response.text[citation.start:citation.end] == "the grass is green"
+    assert (citation.title, citation.url, citation.source) == ("Facts", None, "char_location")
+
+
+def test_responses_file_citation_marks_a_position() -> None:
+    # https://platform.openai.com/docs/guides/tools-file-search (file_citation: index)
+    body = {"object": "response", "id": "resp_1", "status": "completed", "output": [
+        {"type": "message", "id": "msg_1", "role": "assistant", "content": [
+            {"type": "output_text", "text": "Deep research is useful.", "annotations": [
+                {"type": "file_citation", "index": 23, "file_id": "file-1",
+                 "filename": "deep_research_blog.pdf"}]}]}]}
+    (citation,) = fold(openai_responses.decode_body(body, "x")).citations
+    assert (citation.start, citation.end, citation.title) == (23, 23, "deep_research_blog.pdf")
+
+
+def test_chat_body_with_gateway_reasoning() -> None:
+    body = {"choices": [{"index": 0, "finish_reason": "stop", "message": {
+        "role": "assistant", "content": "4", "reasoning": "2+2=4",
+        "reasoning_details": [{"type": "reasoning.text", "text": "2+2=4", "signature": "c2ln",
+                               "format": "anthropic-claude-v1", "index": 0}]}}]}
+    response = fold(openai_chat.decode_body(body, "openrouter"))
+    assert response.thinking == "2+2=4"
+    assert response.provider_data["openai"]["reasoning_details"][0]["signature"] == "c2ln"
