@@ -38,6 +38,7 @@ _LAZY: Dict[str, str] = {
     "InvalidRequestError": "errors",
     "LogprobsEvent": "types",
     "Message": "types",
+    "ModelList": "catalog",
     "NotFoundError": "errors",
     "OutputValidationError": "errors",
     "OverloadedError": "errors",
@@ -87,6 +88,9 @@ _LAZY: Dict[str, str] = {
 """Each public name and the module that defines it."""
 
 if TYPE_CHECKING:
+    from .catalog import (
+        ModelList,
+    )
     from .chat import (
         Chat,
     )
@@ -210,6 +214,7 @@ __all__ = [
     "InvalidRequestError",
     "LogprobsEvent",
     "Message",
+    "ModelList",
     "NotFoundError",
     "OutputValidationError",
     "OverloadedError",

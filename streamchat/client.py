@@ -25,6 +25,7 @@ from typing import (
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
+from .catalog import ModelList, count_tokens, list_models
 from .chat import Chat
 from .credentials import TokenProvider
 from .endpoints import resolve_endpoint
@@ -50,6 +51,7 @@ from .types import (
     BuiltinTool,
     ChatRequest,
     ChatResponse,
+    Message,
     Prompt,
     Tool,
     Usage,
@@ -364,6 +366,23 @@ class Client:
     def complete(self, prompt: Optional[Prompt] = None, **options: Any) -> ChatResponse:
         """Stream, drain and return the ChatResponse."""
         return self.stream(prompt, **options).final()
+
+    def models(self) -> ModelList:
+        """The provider's model ids (every page), with each raw entry in `.raw`; through
+        the same transport, retries, deadlines and errors as a stream."""
+        request = ChatRequest(model=self.model, messages=[Message.user("")])
+        return list_models(self._usable(request), self.wire_id)
+
+    def count_tokens(self, prompt: Optional[Prompt] = None, **options: Any) -> int:
+        """The input tokens the prompt (with the options of `request()`: system, tools,
+        ...) would take, by the provider's own counter: Anthropic, Gemini, Vertex AI and
+        the Responses API have one; elsewhere this raises ConfigurationError."""
+        return count_tokens(self._usable(self.request(prompt, **options)), self.wire_id)
+
+    def _usable(self, request: ChatRequest) -> Target:
+        if self._config_error is not None:
+            raise self._config_error
+        return self.target(request)
 
     def chat(self, system: Optional[str] = None, **options: Any) -> Chat:
         """A multi-turn conversation that keeps its history (see `streamchat.Chat`)."""

@@ -103,6 +103,8 @@ class Loopback:
                 except (BrokenPipeError, ConnectionResetError):
                     loopback.disconnected.set()
 
+            do_GET = do_POST  # model lists
+
             def log_message(self, *args: object) -> None:
                 pass
 

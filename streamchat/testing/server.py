@@ -26,6 +26,7 @@ from .recording import Headers, RecordedRequest, parse_json, read_body
 from .render import (
     Rendered,
     answer_get,
+    answer_post,
     base_path,
     not_found,
     read_parts,
@@ -297,7 +298,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts, problem = read_parts(wire, parsed)
         record = self._record(url.path, url.query, raw, parsed, wire, parts)
         if wire is None:
-            self._respond(Script(framing="content-length"), not_found(url.path))
+            counted = answer_post(url.path, parsed)  # a token counter, or no endpoint
+            self._respond(Script(framing="content-length"), counted or not_found(url.path))
             return
         if problem is not None or (raw and parsed is None):
             message = problem or "The request body is not valid JSON."

@@ -19,6 +19,7 @@ from .common import (
 from .parts import UnreadablePart
 from .registry import (
     answer_get,
+    answer_post,
     base_path,
     content_type,
     keepalive_frame,
@@ -38,6 +39,7 @@ __all__ = [
     "Rendered",
     "UnreadablePart",
     "answer_get",
+    "answer_post",
     "base_path",
     "content_type",
     "default_reply",

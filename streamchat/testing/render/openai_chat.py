@@ -15,10 +15,8 @@ from ...types import Audio, Document, Image, Part, RateLimit, Text
 from ..script import TokenCounts
 from .common import (
     CREATED,
-    DEFAULT_MODEL,
     OBFUSCATION,
     Plan,
-    Rendered,
     Wire,
     compact,
     data,
@@ -187,17 +185,6 @@ def rate_limit_headers(limit: RateLimit, now: float) -> List[Tuple[str, str]]:
     return headers
 
 
-def models(path: str) -> Optional[Rendered]:
-    """The model list that OpenAI-compatible clients probe at `<base>/models`."""
-    if not path.endswith("/models"):
-        return None
-    listing = {"object": "list", "data": [
-        {"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "streamchat"}
-    ]}
-    return Rendered(200, (("Content-Type", "application/json"),),
-                    (json.dumps(listing).encode(),))
-
-
 # --- what a request carried ---------------------------------------------------------------
 # https://platform.openai.com/docs/guides/images-vision, .../pdf-files, .../audio
 
@@ -264,6 +251,5 @@ WIRE = Wire(
     finish={"refusal": "stop"},
     request_id=("x-request-id", 64),
     rate_limits=rate_limit_headers,
-    get=models,
     parts=request_parts,
 )

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ...types import Part
 from ..script import WIRES
-from . import anthropic, gemini, ollama, openai_chat, openai_responses
+from . import anthropic, catalog, gemini, ollama, openai_chat, openai_responses
 from .common import Rendered, Wire
 from .parts import UnreadablePart
 
@@ -87,8 +87,16 @@ def base_path(wire: str) -> str:
 
 def answer_get(path: str) -> Optional[Rendered]:
     """The answer to a GET some wire serves besides chat (probes, model lists), if any."""
+    listing = catalog.model_list(path)
+    if listing is not None:
+        return listing
     for spec in _REGISTRY.values():
         answer = spec.get(path)
         if answer is not None:
             return answer
     return None
+
+
+def answer_post(path: str, body: Any) -> Optional[Rendered]:
+    """The answer to a POST some wire serves besides chat (token counting), if any."""
+    return catalog.token_count(path, body)
