@@ -98,14 +98,15 @@ class SSEBody:
 
     def close(self) -> None:
         """Called by the WSGI server when the response is over, finished or not."""
+        # The suspended iteration is the stream's consumer: closing it (in the thread that
+        # iterated) stops the stream as its consumer would and frees it for final().
+        events, self._events = self._events, None
+        close_events = getattr(events, "close", None)
+        if close_events is not None:
+            close_events()
         if not self._ended:
             self._ended = True
             self._stream.interrupt()
-        # The suspended iteration is the stream's consumer until it is closed; closing it
-        # here (the thread that iterated) frees the stream for final() from any thread.
-        close_events = getattr(self._events, "close", None)
-        if close_events is not None:
-            close_events()
         self._stream.close()
 
 

@@ -1,8 +1,9 @@
-"""The example page in a real headless Chromium, served by a real threaded WSGI server.
+"""The example page in a real headless Chromium, served by real threaded WSGI servers.
 
-The browser closes its tab while the provider is silent mid-answer: the only way the
-server can learn that is a failed write, so the body's keep-alive comment must make it
-fail, the server must close the body, and the provider's connection must close. The page
+Under each server, the browser closes its tab while the provider is silent mid-answer:
+the only way the server can learn that is a failed write, so the body's keep-alive
+comment must make it fail, the server must close the body, and the provider's connection
+must close. The page
 also shows a server's `error` event apart from a lost connection.
 
 Chromium and chromedriver come from the system packages (Debian: chromium,
@@ -20,7 +21,8 @@ import socket
 import subprocess
 import threading
 import time
-from typing import Any, Dict, Iterator, List, Optional
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import pytest
 import requests
@@ -147,12 +149,16 @@ def browser(chromium) -> Iterator[Browser]:
         driver.wait(HANG_GUARD)
 
 
-@pytest.fixture
-def site(monkeypatch) -> Iterator[Dict[str, Any]]:
-    """examples/flask_app.py under werkzeug's threaded server (what `flask run` uses),
-    answering through a FakeServer."""
-    from werkzeug.serving import make_server
+SERVERS = ["werkzeug", "waitress", "django-runserver"]
+"""Threaded WSGI servers the docs recommend or use: werkzeug's (`flask run`), waitress,
+and Django's runserver (gunicorn's gthread worker needs fork and a master process, so it is
+left to the docs)."""
 
+
+@contextmanager
+def serving(kind: str, monkeypatch) -> Iterator[Dict[str, Any]]:
+    """An example app served by a real threaded WSGI server, answering through a
+    FakeServer, with the keep-alive shortened."""
     with FakeServer() as fake:
         monkeypatch.setattr(fake_server_module, "shared_server", lambda: fake)
         monkeypatch.delenv("STREAMCHAT_PROVIDER", raising=False)
@@ -160,20 +166,72 @@ def site(monkeypatch) -> Iterator[Dict[str, Any]]:
             streamchat.Stream, "to_sse",
             lambda self, keepalive=KEEPALIVE: sse_body(self, keepalive=keepalive),
         )
+        with _server(kind, monkeypatch) as (port, module):
+            yield {"url": f"http://127.0.0.1:{port}/", "fake": fake,
+                   "streams": spy_streams(module, monkeypatch)}
+
+
+@contextmanager
+def _server(kind: str, monkeypatch) -> Iterator[Tuple[int, Any]]:
+    if kind == "werkzeug":
+        from werkzeug.serving import make_server
+
         module = load_example("flask_app", monkeypatch)
-        streams: List[streamchat.Stream] = spy_streams(module, monkeypatch)
         server = make_server("127.0.0.1", 0, module.app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield {"url": f"http://127.0.0.1:{server.server_port}/", "fake": fake,
-                   "streams": streams}
-        finally:
-            server.shutdown()
-            thread.join(HANG_GUARD)
+        with _running(server.serve_forever, server.shutdown):
+            yield server.server_port, module
+    elif kind == "waitress":
+        waitress = pytest.importorskip("waitress", reason="pip install -e '.[test]'")
+        module = load_example("flask_app", monkeypatch)
+        server = waitress.create_server(module.app, host="127.0.0.1", port=0, threads=4)
+
+        def stop() -> None:
+            # Its loop runs while any channel is open (the browser keeps connections).
+            for channel in list(server._map.values()):
+                channel.close()
+            server.task_dispatcher.shutdown()
+
+        with _running(server.run, stop):
+            yield server.effective_port, module
+    else:
+        pytest.importorskip("django", reason="pip install -e '.[test]'")
+        import django
+        from django.conf import settings
+        from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+        from django.test.utils import override_settings
+
+        if not settings.configured:
+            settings.configure(SECRET_KEY="streamchat-tests")
+        django.setup()
+        module = load_example("django_app", monkeypatch)
+        with override_settings(ROOT_URLCONF=module.__name__, ALLOWED_HOSTS=["127.0.0.1"],
+                               DEBUG=False):
+            server = ThreadedWSGIServer(("127.0.0.1", 0), WSGIRequestHandler)
+            server.set_app(module.application)
+            with _running(server.serve_forever, server.shutdown):
+                yield server.server_port, module
+            server.server_close()
 
 
-def test_closing_the_tab_mid_answer_closes_the_provider_connection(browser, site):
+@contextmanager
+def _running(serve: Any, stop: Any) -> Iterator[None]:
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop()
+        thread.join(HANG_GUARD)
+    assert not thread.is_alive(), "the server did not stop"
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_closing_the_tab_mid_answer_closes_the_provider_connection(browser, kind, monkeypatch):
+    with serving(kind, monkeypatch) as site:
+        closing_the_tab_mid_answer(browser, site)
+
+
+def closing_the_tab_mid_answer(browser: Browser, site: Dict[str, Any]) -> None:
     fake: FakeServer = site["fake"]
     # A few words, then the provider goes silent (a model thinking, a stall).
     fake.enqueue(text="Once upon a time there was a river", chunk_size=5, stall_after=3)
@@ -193,13 +251,22 @@ def test_closing_the_tab_mid_answer_closes_the_provider_connection(browser, site
     stream = site["streams"][0]
     stream._worker.thread.join(HANG_GUARD)
     assert not stream._worker.thread.is_alive(), "the worker outlived the closed tab"
-    assert stream.final().finish_reason == "cancelled"
+    deadline = time.monotonic() + HANG_GUARD
+    while stream.response is None:  # the server thread is closing the body
+        assert time.monotonic() < deadline, "the stream never ended"
+        threading.Event().wait(0.01)
+    assert stream.response.finish_reason == "cancelled"
     # What the page showed was sent before the silence (it may have shown only part).
-    assert stream.final().text.startswith(shown)
-    assert "Once upon a time there was a river".startswith(stream.final().text)
+    assert stream.response.text.startswith(shown)
+    assert "Once upon a time there was a river".startswith(stream.response.text)
 
 
-def test_the_page_shows_a_server_error_apart_from_a_lost_connection(browser, site):
+def test_the_page_shows_a_server_error_apart_from_a_lost_connection(browser, monkeypatch):
+    with serving("werkzeug", monkeypatch) as site:
+        showing_a_server_error(browser, site)
+
+
+def showing_a_server_error(browser: Browser, site: Dict[str, Any]) -> None:
     fake: FakeServer = site["fake"]
     fake.enqueue(text="Partial", error_event="server_error")
     browser.call("POST", "/url", {"url": site["url"]})
