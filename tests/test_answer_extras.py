@@ -216,7 +216,7 @@ def test_anthropic_server_blocks_are_kept_verbatim() -> None:
 def test_litellm_thinking_blocks_keep_the_signature() -> None:
     response = response_of("openai", "litellm_thinking_blocks.sse")
     assert response.thinking == "The user wants the weather in Paris; I should call the tool."
-    (block,) = response.provider_data["openai"]["thinking_blocks"]
+    (block,) = response.provider_data["openai"]["message"]["thinking_blocks"]
     assert block["thinking"] == response.thinking
     assert block["signature"].startswith("EqQBCgIYAhIM")
     assert response.thinking_blocks[0].signature == block["signature"]
@@ -225,7 +225,7 @@ def test_litellm_thinking_blocks_keep_the_signature() -> None:
 
 def test_openrouter_reasoning_details_are_merged_by_index() -> None:
     response = response_of("openai", "openrouter_reasoning_details.sse")
-    (detail,) = response.provider_data["openai"]["reasoning_details"]
+    (detail,) = response.provider_data["openai"]["message"]["reasoning_details"]
     assert detail["type"] == "reasoning.text"
     assert detail["text"] == "This is a simple arithmetic question. 2+2 equals 4."
     assert detail["signature"].startswith("Et0BCkgI")
@@ -421,4 +421,6 @@ def test_chat_body_with_gateway_reasoning() -> None:
                                "format": "anthropic-claude-v1", "index": 0}]}}]}
     response = fold(openai_chat.decode_body(body, "openrouter"))
     assert response.thinking == "2+2=4"
-    assert response.provider_data["openai"]["reasoning_details"][0]["signature"] == "c2ln"
+    kept = response.provider_data["openai"]
+    assert kept["provider"] == "openrouter"
+    assert kept["message"]["reasoning_details"][0]["signature"] == "c2ln"

@@ -4,6 +4,7 @@ exact second request each wire sends."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, Iterator, List
 
 import pytest
@@ -116,7 +117,7 @@ def test_openrouter_reasoning_details_go_back() -> None:
                                             Message.user("And 3+3?")])["messages"][1]
     (detail,) = sent["reasoning_details"]
     assert sent["content"] == "2 + 2 = 4"
-    assert detail == first.provider_data["openai"]["reasoning_details"][0]
+    assert detail == first.provider_data["openai"]["message"]["reasoning_details"][0]
     assert detail["signature"].startswith("Et0BCkgI") and detail["index"] == 0
 
 
@@ -211,4 +212,18 @@ def test_provider_data_survives_a_saved_conversation(server: FakeServer) -> None
     chat.send("What is 2+2?")
     restored = streamchat.Chat.from_json(chat.to_json(), client)
     assert restored.history[1].provider_data == chat.history[1].provider_data
-    assert restored.history[1].provider_data["openai"]["reasoning_details"][0]["signature"]
+    kept = restored.history[1].provider_data["openai"]["message"]
+    assert kept["reasoning_details"][0]["signature"]
+
+
+def test_gateway_fields_go_back_only_to_that_gateway() -> None:
+    decoder = openai_chat.new_decoder("openrouter")
+    events = [e for line in recorded("openai", "openrouter_reasoning_details.sse").split(b"\n")
+              if line.startswith(b"data: {") for e in decoder.feed_chunk(json.loads(line[6:]))]
+    first = fold([*events, *decoder.end()])
+    assert first.provider_data["openai"]["provider"] == "openrouter"
+    messages = [Message.user("2+2?"), first.to_message(), Message.user("3+3?")]
+    request = ChatRequest(model="m", messages=messages)
+    for provider, sent in (("openrouter", True), ("openai", False)):
+        built = openai_chat.build_request(request, Endpoint(provider=provider, base_url="http://x"))
+        assert ("reasoning_details" in built.json["messages"][1]) is sent, provider

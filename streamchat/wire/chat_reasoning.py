@@ -114,10 +114,13 @@ class GatewayReasoning:
         signature = piece.get("signature")
         return shown, signature if isinstance(signature, str) and signature else None
 
-    def provider_data(self) -> Dict[str, Dict[str, Any]]:
+    def provider_data(self, provider: str) -> Dict[str, Dict[str, Any]]:
+        """The fields to add to the assistant message next turn, and the provider they are
+        for: another Chat Completions service (a fallback to OpenAI itself) would refuse
+        a gateway's field."""
         fields: Dict[str, Any] = {}
         if self._blocks:
             fields["thinking_blocks"] = self._blocks
         if self._details:
             fields["reasoning_details"] = list(self._details.values())
-        return {"openai": fields} if fields else {}
+        return {"openai": {"provider": provider, "message": fields}} if fields else {}

@@ -140,10 +140,11 @@ def _message(message: Message, provider: str) -> Dict[str, Any]:
             for call in message.tool_calls
         ]
     kept = message.provider_data.get("openai")
-    if kept:
-        # NOTE: a gateway's thinking_blocks / reasoning_details go back as they came: the
-        # model behind it (Claude) rejects a tool turn whose signed thinking is missing.
-        out.update(kept)
+    if kept and kept.get("provider") == provider and isinstance(kept.get("message"), dict):
+        # NOTE: a gateway's thinking_blocks / reasoning_details go back as they came (the
+        # model behind it, Claude, rejects a tool turn whose signed thinking is missing),
+        # but only to that gateway: another service would refuse the unknown field.
+        out.update(kept["message"])
     return out
 
 
@@ -379,7 +380,7 @@ class Decoder:
                 provider_finish_reason=reason,
                 response_id=self._response_id,
                 model=self._model,
-                provider_data=self._reasoning.provider_data(),
+                provider_data=self._reasoning.provider_data(self._provider),
             )
         )
         return events
