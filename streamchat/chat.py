@@ -30,6 +30,7 @@ from typing import (
     Optional,
     Protocol,
     Sequence,
+    Tuple,
     Type,
     TypeVar,
     Union,
@@ -84,6 +85,7 @@ class Chat:
         *,
         history: Sequence[Message] = (),
         keep_interrupted: bool = True,
+        chain: bool = False,
         **options: Any,
     ) -> None:
         if "model" in options:
@@ -103,6 +105,13 @@ class Chat:
         self._turn: Optional[weakref.ReferenceType[Stream]] = None
         self._turn_start = 0
         self._aliases: Dict[str, str] = {}
+        self.chain = chain
+        """Send each turn as what is new plus the last answer's previous_response_id
+        (Responses API), rather than the whole history; the history is still kept whole."""
+        self._held: Optional[Tuple[str, int]] = None
+        """The last answer's id and how many messages the server holds under it."""
+        if chain:
+            _check_chain(client, self.options)
 
     def __repr__(self) -> str:
         return f"<Chat {self.client.provider}:{self.client.model} {len(self._history)} messages>"
@@ -155,6 +164,9 @@ class Chat:
     def use(self, client: ClientLike) -> Chat:
         """Continue the conversation on another client (provider or model) from the next turn."""
         self.client = client
+        self._held = None  # another account or provider holds none of it
+        if self.chain:
+            _check_chain(client, self.options)
         return self
 
     def interrupt(self) -> None:
@@ -190,6 +202,9 @@ class Chat:
             repaired = with_missing_results(self._history)
             messages = repaired + added
             merged = {**self.options, **options}
+            if self.chain and self._held is not None and "previous_response_id" not in merged:
+                # The server holds the turns up to its last answer: send only the rest.
+                merged["previous_response_id"], merged["chained_messages"] = self._held
             # The history changes only once the request was accepted, so a call that
             # raises (a bad option) leaves the conversation as it was.
             stream = self.client.stream(messages, on_end=self._turn_ended, **merged)
@@ -324,6 +339,9 @@ class Chat:
             self._usages.append(response.usage)
         self._aliases = {}
         reason = response.finish_reason
+        # Only a finished answer is a turn the server holds whole: after an interrupt or a
+        # failure, the next turn resends the history.
+        self._held = None
         if reason is None:
             # Failed mid-answer: nothing complete to keep. The user message stays, so
             # `send()` with no prompt asks again.
@@ -336,6 +354,22 @@ class Chat:
             return
         message.tool_calls, self._aliases = unique_ids(self._history, message.tool_calls)
         self._history.append(message)
+        if self.chain and response.response_id and reason not in ("cancelled", "paused"):
+            self._held = (response.response_id, len(self._history))
+
+
+def _check_chain(client: ClientLike, options: Mapping[str, Any]) -> None:
+    if getattr(client, "wire_id", None) != "openai-responses":
+        raise ConfigurationError(
+            f"chain=True needs the Responses API (openai-responses, azure-responses), whose "
+            f"server keeps the conversation; {client.provider} is sent the whole history",
+            provider=client.provider,
+        )
+    if options.get("store") is False:
+        raise ConfigurationError(
+            "chain=True needs stored responses: leave store unset or True",
+            provider=client.provider,
+        )
 
 
 __all__ = ["Chat", "ClientLike"]
