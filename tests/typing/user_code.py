@@ -76,6 +76,14 @@ def errors(client: streamchat.Client) -> None:
         print(error)
 
 
+def surfaces(client: streamchat.Client) -> bytes:
+    stream = client.stream("Explain SSE")
+    stream.display()  # Jupyter
+    client.chat().display("Hello")
+    body = client.stream("hi").to_sse(keepalive=5.0)
+    return b"".join(body)
+
+
 def replayed() -> str:
     stream = streamchat.replay(b"data: [DONE]\n\n", provider="openai", chunk_size=7)
     return stream.final().text
