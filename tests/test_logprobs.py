@@ -122,3 +122,17 @@ def test_end_to_end_through_a_socket():
     assert '"logprobs": true' in sent and '"top_logprobs": 2' in sent
     assert len(seen) == 3 and response.logprobs is not None
     assert [e.token for e in response.logprobs] == ["Hello", " world", "!"]
+
+
+@pytest.mark.parametrize("wire", ["openai", "ollama"])
+def test_the_fake_answers_logprobs_when_asked(wire):
+    from streamchat.testing import FakeServer
+
+    with FakeServer() as server:
+        client = streamchat.Client(wire, model="m", api_key="k", base_url=server.base_url(wire))
+        asked = client.complete("hello there", logprobs=True, top_logprobs=2)
+        plain = client.complete("hello there")
+    assert asked.logprobs is not None
+    assert "".join(e.token for e in asked.logprobs) == asked.text
+    assert all(len(e.top_logprobs) == 2 for e in asked.logprobs)
+    assert plain.logprobs is None

@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ...types import Part, RateLimit
 from ..script import CitationSpec, ServerToolSpec, TokenCounts, ToolCallSpec
@@ -88,6 +88,8 @@ class Plan:
     """With their spans resolved: start and end always set."""
     server_tools: Tuple[ServerToolSpec, ...] = ()
     """With their ids set."""
+    top_logprobs: Optional[int] = None
+    """None unless the request asked for logprobs; then how many alternatives it asked for."""
 
     def text_pieces(self) -> List[str]:
         return split_text(self.text or "", self.chunk_size)
@@ -290,3 +292,14 @@ def merged(
     """The base headers with the script's own ones in place of those of the same name."""
     names = {name.lower() for name, _ in extra}
     return tuple([(n, v) for n, v in base if n.lower() not in names] + list(extra))
+
+
+def fake_logprobs(piece: str, top: int) -> List[Dict[str, Any]]:
+    """Log probabilities for a text piece in OpenAI's shape (Chat Completions, Ollama):
+    the piece as one token, made-up but stable values, `top` alternatives."""
+    logprob = -round(0.05 * (1 + len(piece) % 7), 2)
+    alternatives = [{"token": piece, "logprob": logprob, "bytes": list(piece.encode())}]
+    alternatives += [{"token": f"<alt{i}>", "logprob": logprob - i, "bytes": None}
+                     for i in range(1, top)]
+    return [{"token": piece, "logprob": logprob, "bytes": list(piece.encode()),
+             "top_logprobs": alternatives[:top]}]

@@ -13,7 +13,16 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ...types import Image, Part, Text
 from ...types.parts import sniff
-from .common import DEFAULT_MODEL, Plan, Rendered, Wire, compact, messages_prompt, quoted
+from .common import (
+    DEFAULT_MODEL,
+    Plan,
+    Rendered,
+    Wire,
+    compact,
+    fake_logprobs,
+    messages_prompt,
+    quoted,
+)
 from .errors import ErrorInfo
 from .parts import UnreadablePart, decoded, items, string
 
@@ -54,16 +63,18 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
     model = quoted(plan.model)
     frames: List[bytes] = []
 
-    def line(message: Dict[str, Any]) -> None:
+    def line(message: Dict[str, Any], logprobs: str = "") -> None:
         frames.append(
             f'{{"model":{model},"created_at":"{_time(len(frames))}",'
-            f'"message":{_go(message)},"done":false}}\n'.encode()
+            f'"message":{_go(message)},{logprobs}"done":false}}\n'.encode()
         )
 
     for piece in plan.thinking_pieces():
         line({"role": "assistant", "content": "", "thinking": piece})
     for piece in plan.text_pieces():
-        line({"role": "assistant", "content": piece})
+        logprobs = "" if plan.top_logprobs is None else (
+            f'"logprobs":{_go(fake_logprobs(piece, plan.top_logprobs))},')
+        line({"role": "assistant", "content": piece}, logprobs)
     if plan.calls:
         # NOTE: Ollama sends tool calls whole, in one line, with parsed arguments.
         line({"role": "assistant", "content": "", "tool_calls": _calls(plan)})

@@ -20,6 +20,7 @@ from .common import (
     Wire,
     compact,
     data,
+    fake_logprobs,
     messages_prompt,
     quoted,
     split_text,
@@ -83,7 +84,9 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
         chunk(f'{{"index":0,"delta":{{"reasoning_content":{quoted(piece)}}},'
               '"logprobs":null,"finish_reason":null}')
     for piece in plan.text_pieces():
-        chunk(f'{{"index":0,"delta":{{"content":{quoted(piece)}}},"logprobs":null,'
+        logprobs = "null" if plan.top_logprobs is None else compact(
+            {"content": fake_logprobs(piece, plan.top_logprobs), "refusal": None})
+        chunk(f'{{"index":0,"delta":{{"content":{quoted(piece)}}},"logprobs":{logprobs},'
               '"finish_reason":null}')
     for piece in split_text(plan.refusal or "", 12):
         chunk(f'{{"index":0,"delta":{{"refusal":{quoted(piece)}}},"logprobs":null,'

@@ -163,7 +163,16 @@ def _plan(script: Script, spec: Wire, request: Any, model: Optional[str], seq: i
         refusal=script.refusal,
         citations=script.citations,
         server_tools=server_tools,
+        top_logprobs=_asked_logprobs(request),
     )
+
+
+def _asked_logprobs(request: Any) -> Optional[int]:
+    """Chat Completions and Ollama ask with `logprobs: true` and `top_logprobs`."""
+    if not isinstance(request, Mapping) or request.get("logprobs") is not True:
+        return None
+    top = request.get("top_logprobs")
+    return top if isinstance(top, int) and not isinstance(top, bool) else 0
 
 
 MEDIA_TOKENS = 258
