@@ -143,6 +143,8 @@ def pricer_for(
         return None
 
     def priced(usage: Usage) -> Usage:
+        if usage.cost_usd is not None:
+            return usage  # the server said what it charged: that beats the table's estimate
         return usage.model_copy(update={"cost_usd": cost(usage, price)})
 
     return priced

@@ -14,7 +14,10 @@ from typing import Dict, Mapping, Optional, Tuple
 
 from ..types import RateLimit
 
-REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray")
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-litellm-call-id",
+                      "cf-ray")
+"""NOTE: LiteLLM's proxy names each call, errors included, in `x-litellm-call-id`: the id
+its logs are searched by (https://docs.litellm.ai/docs/proxy/logging)."""
 
 
 RETRY_AFTER_MS_HEADERS = ("retry-after-ms", "llm_provider-retry-after-ms")

@@ -66,7 +66,8 @@ class Usage(BaseModel):
     reasoning_tokens: Optional[int] = None
     """Output tokens spent on reasoning (a subset of output_tokens)."""
     cost_usd: Optional[float] = None
-    """Price of the call from the price table; None when the model's price is unknown."""
+    """Price of the call: what the server reported it charged (LiteLLM's proxy,
+    OpenRouter), else from the price table; None when neither knows."""
 
     def merged(self, newer: Usage) -> Usage:
         """Counts from a later report win; counts it does not mention are kept."""

@@ -275,6 +275,11 @@ class Decoder:
         )
         if self._usage_seen is None:
             return []
+        cost = usage.get("cost")
+        if cost.__class__ in (int, float) and 0 <= cost < float("inf"):
+            # NOTE: LiteLLM's proxy and OpenRouter report what the call cost them in
+            # usage.cost (USD; OpenRouter's credits are dollars): that figure is kept.
+            self._usage_seen = self._usage_seen.model_copy(update={"cost_usd": float(cost)})
         return [UsageEvent(usage=self._usage_seen, model=model)]
 
     def _choice(self, choice: Dict[str, Any], events: List[Event]) -> None:
