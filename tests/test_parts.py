@@ -9,7 +9,7 @@ import json
 import pytest
 from media import PDF, PNG, WAV
 
-from streamchat import Audio, ConfigurationError, Document, Image, Message, Text
+from streamchat import Audio, Client, ConfigurationError, Document, Image, Message, Text
 from streamchat.client import to_messages
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 8
@@ -98,6 +98,19 @@ def test_repr_never_shows_the_bytes():
     text = repr(Image(data=PNG * 1000, detail="high"))
     assert "<69000 bytes>" in text and "media_type='image/png'" in text
     assert "\\x89" not in text and len(text) < 200
+
+
+def test_repr_and_errors_never_show_a_urls_credentials():
+    key = "sk-test-0123456789abcdef"
+    audio = Audio(url=f"https://user:{key}@files.example/a.wav?key={key}#t=1")
+    assert repr(audio) == "Audio(url='https://files.example/a.wav?...', media_type='audio/wav')"
+    inline = Image(url="data:image/png;base64," + "A" * 5000)
+    assert repr(inline) == "Image(url='data:image/png;base64,...')"
+    client = Client(provider="ollama", api_key=key, base_url="http://127.0.0.1:9")
+    with pytest.raises(ConfigurationError) as caught:
+        client.stream([audio, "what is this?"], model="m")
+    assert "ollama" in str(caught.value) and "files.example/a.wav" in str(caught.value)
+    assert key not in str(caught.value) and key not in repr(caught.value)
 
 
 def test_base64_is_encoded_once():

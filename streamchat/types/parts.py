@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import pathlib
+import urllib.parse
 from functools import cached_property
 from typing import Annotated, Any, Dict, Iterator, Literal, Optional, Tuple, Type, TypeVar, Union
 
@@ -106,6 +107,8 @@ class _Part(BaseModel):
         for key, value in super().__repr_args__():
             if key == "data" and isinstance(value, bytes):
                 yield key, _Size(len(value))
+            elif key == "url" and isinstance(value, str):
+                yield key, _shown_url(value)
             elif value is not None and key != "type" and (key != "cache" or value):
                 yield key, value
 
@@ -172,6 +175,18 @@ class _Media(_Part):
     def data_url(self) -> str:
         """The data as a `data:` URL, for APIs that take content as a URL."""
         return f"data:{self.media_type};base64,{self.base64}"
+
+
+def _shown_url(url: str) -> str:
+    # A signed URL's query (a key=, a signature) and a URL's user:password are credentials:
+    # a repr, and every error that quotes the part, says where the file is, not what opens it.
+    split = urllib.parse.urlsplit(url)
+    if split.scheme == "data":
+        return f"data:{split.path.split(',', 1)[0]},..."
+    host = split.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(
+        (split.scheme, host, split.path, "..." if split.query else "", "")
+    )
 
 
 class _Size(int):
