@@ -24,11 +24,11 @@ from .anthropic_blocks import Blocks
 from .common import (
     FrameLike,
     finish_reason,
-    load_json,
     text_events,
     truncated,
     typed_body_errors,
     typed_errors,
+    typed_event,
     usage_from,
 )
 from .errors import error_from_payload
@@ -88,11 +88,8 @@ class Decoder:
     def feed(self, frame: FrameLike) -> List[Event]:
         if self._done:
             return []
-        data = load_json(frame.data, self._provider)
-        if not isinstance(data, dict):
-            return []
-        data.setdefault("type", frame.event)
-        return self.feed_event(data)
+        event = typed_event(frame, self._provider)
+        return [] if event is None else self.feed_event(event)
 
     def feed_event(self, event: Dict[str, Any]) -> List[Event]:
         """Events for one parsed stream event; unknown event types give none."""

@@ -134,6 +134,17 @@ a number where a list does, a value too large or too deep for Python."""
 _Method = TypeVar("_Method", bound=Callable[..., List[Event]])
 
 
+def typed_event(frame: FrameLike, provider: str) -> Optional[Dict[str, Any]]:
+    """A frame of a stream whose events are typed objects (Anthropic, Responses), with its
+    type taken from the SSE `event:` line when the JSON leaves it out, as some proxies do;
+    None for JSON that is no object, which carries no event."""
+    data = load_json(frame.data, provider)
+    if not isinstance(data, dict):
+        return None
+    data.setdefault("type", frame.event)
+    return data
+
+
 def _malformed(provider: str, exc: BaseException) -> ProtocolError:
     return ProtocolError(
         f"{provider} sent a frame of an unexpected shape ({type(exc).__name__}: {exc}); "

@@ -22,11 +22,11 @@ from . import logprobs
 from .common import (
     FrameLike,
     finish_reason,
-    load_json,
     text_events,
     truncated,
     typed_body_errors,
     typed_errors,
+    typed_event,
     usage_from,
 )
 from .errors import error_from_payload
@@ -78,11 +78,8 @@ class Decoder:
         if frame.data == "[DONE]":
             # NOTE: some compatible servers add Chat-style [DONE]; only the terminal event counts.
             return []
-        data = load_json(frame.data, self._provider)
-        if not isinstance(data, dict):
-            return []
-        data.setdefault("type", frame.event)
-        return self.feed_event(data)
+        event = typed_event(frame, self._provider)
+        return [] if event is None else self.feed_event(event)
 
     def feed_event(self, event: Dict[str, Any]) -> List[Event]:
         """Events for one parsed stream event; unknown event types give none."""
