@@ -4,6 +4,7 @@ Anthropic's four."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Iterator, List
 
 import pytest
@@ -135,3 +136,24 @@ def test_other_wires_ignore_tool_cache_flags() -> None:
                           tools=[Tool(name="t", cache=True)])
     body = openai_chat.build_request(request, Endpoint(provider="p", base_url="http://x")).json
     assert "cache_control" not in str(body)
+
+
+@pytest.mark.parametrize(
+    "wire, tool, words",
+    [
+        ("openai", CodeExecution(), "openai (Chat Completions) has no built-in code_execution"),
+        ("openai-responses", UrlContext(), "openai-responses (Responses API) has no built-in"),
+        ("gemini", WebSearch(allowed_domains=["a.com"]), "cannot limit its web search"),
+        ("ollama", WebSearch(), "ollama (Ollama) has no built-in web_search"),
+    ],
+)
+def test_a_tool_a_wire_lacks_fails_at_the_call_before_any_request(
+    server: FakeServer, wire: str, tool: Any, words: str
+) -> None:
+    client = fake_client(server, wire)
+    with pytest.raises(streamchat.ConfigurationError, match=re.escape(words)) as info:
+        client.stream("news?", tools=[tool])
+    assert info.value.provider == wire
+    with pytest.raises(streamchat.ConfigurationError, match=re.escape(words)):
+        streamchat.Chat(client).run("news?", tools=[tool])
+    assert server.requests == []

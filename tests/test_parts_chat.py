@@ -87,3 +87,28 @@ def test_a_part_the_provider_cannot_take_fails_at_the_call_before_any_request():
         with pytest.raises(ConfigurationError, match="anthropic cannot take Audio"):
             client.stream(["Transcribe", Audio(data=WAV)])
         assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    "wire, part, words",
+    [
+        ("openai", Image(file_id="file-1"), "openai cannot take Image(file_id='file-1')"),
+        ("openai", Document(url="https://example.com/a.pdf"), "takes no file URLs"),
+        ("openai-responses", Audio(data=WAV), "openai-responses cannot take Audio(data="),
+        ("anthropic", Audio(data=WAV), "anthropic cannot take Audio(data="),
+        ("gemini", Document(file_id="files/abc"), "its media type is not known"),
+        ("ollama", Document(data=PDF), "ollama cannot take Document(data="),
+        ("ollama", Image(url="https://example.com/cat.png"), "ollama cannot take Image(url="),
+    ],
+)
+def test_every_wire_refuses_at_the_call_naming_provider_and_part(wire, part, words):
+    # The content.rst table's "no" cells, as a user meets them: client.stream and
+    # chat.send raise before a request leaves.
+    with FakeServer() as server:
+        client = fake_client(server, wire)
+        with pytest.raises(ConfigurationError) as caught:
+            client.stream(["Look", part])
+        assert words in str(caught.value) and caught.value.provider == wire
+        with pytest.raises(ConfigurationError):
+            Chat(client).send(["Look", part])
+        assert server.requests == []
