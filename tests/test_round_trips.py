@@ -83,6 +83,17 @@ def test_chat_run_continues_a_paused_turn(server: FakeServer) -> None:
     assert second["messages"][1]["content"][0]["signature"]
 
 
+def test_a_continued_pause_counts_as_a_round(server: FakeServer) -> None:
+    # answers.rst: "each continuation counts as a round": max_rounds=1 sends one request
+    # and hands back the paused answer, as it is, rather than continuing it.
+    server.enqueue(body=recorded("anthropic", "pause_turn.sse"))
+    server.enqueue(text="never sent")
+    run = streamchat.Chat(fake_client(server, "anthropic")).run("Search", tools={}, max_rounds=1)
+    final = run.final()
+    assert (final.finish_reason, final.provider_finish_reason) == ("other", "pause_turn")
+    assert len(server.requests) == 1
+
+
 # -- Claude through a Chat Completions gateway --------------------------------------------------
 
 
