@@ -112,3 +112,20 @@ def test_every_wire_refuses_at_the_call_naming_provider_and_part(wire, part, wor
         with pytest.raises(ConfigurationError):
             Chat(client).send(["Look", part])
         assert server.requests == []
+
+
+def test_a_tool_may_return_one_part_alone():
+    # content.rst: "a list of parts, or one part".
+    def photo() -> Image:
+        """The photo."""
+        return Image(data=PNG)
+
+    with FakeServer() as server:
+        server.enqueue(tool_calls=[{"name": "photo", "arguments": {}}])
+        server.enqueue(text="A cat.")
+        run = Chat(fake_client(server, "openai-responses")).run("What is it?", tools=[photo])
+        assert run.final().text == "A cat."
+        assert server.requests[1].parts[-1].data == PNG
+        outputs = [i for i in server.requests[1].json["input"]
+                   if i.get("type") == "function_call_output"]
+        assert outputs[0]["output"][0]["type"] == "input_image"
