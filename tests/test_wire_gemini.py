@@ -187,6 +187,14 @@ def check_code_execution(response: ChatResponse, error: Optional[StreamChatError
     assert response.text.endswith("is **-428,330,955.97745**.")
 
 
+def check_aimock_function_call(response: ChatResponse, error: Optional[StreamChatError]) -> None:
+    assert error is None
+    assert response.finish_reason == "tool_calls"
+    assert response.provider_finish_reason == "FUNCTION_CALL"
+    assert [(c.name, c.arguments) for c in response.tool_calls] == [
+        ("get_weather", {"location": "San Francisco", "unit": "fahrenheit"})]
+
+
 CASES: Dict[str, Tuple[List[str], Callable[[ChatResponse, Optional[StreamChatError]], None]]] = {
     "text.sse": (["text", "usage", "text", "text", "usage", "done"], check_text),
     "thinking.sse": (
@@ -194,6 +202,7 @@ CASES: Dict[str, Tuple[List[str], Callable[[ChatResponse, Optional[StreamChatErr
         check_thinking,
     ),
     "tool_calls.sse": (["thinking", "usage", *CALL, *CALL, "usage", "done"], check_tool_calls),
+    "aimock_function_call.sse": ([*CALL, "usage", "done"], check_aimock_function_call),
     "length.sse": (["text", "usage", "text", "usage", "done"], check_length),
     "safety_finish.sse": (["text", "usage", "usage", "done"], check_safety_finish),
     "prompt_blocked.sse": ([], check_prompt_blocked),

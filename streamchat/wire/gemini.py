@@ -68,6 +68,9 @@ FINISH_REASONS: Mapping[str, FinishReason] = {
     "IMAGE_SAFETY": "content_filter",
     "IMAGE_PROHIBITED_CONTENT": "content_filter",
     "IMAGE_RECITATION": "content_filter",
+    # NOTE: not Google's word (it says STOP after calls), but mock servers imitating
+    # Gemini (aimock) end a call with it; it can only mean the model called a tool.
+    "FUNCTION_CALL": "tool_calls",
 }
 
 _TOOL_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
