@@ -24,6 +24,10 @@ STREAMS = [
     b"data: 12345678901234\n\n\ndata: 1234567890123456789\n\n\n\n\n",
     # CRLF and lone CR, normalised before they are measured.
     b"data: crlfcrlfcrlf\r\n\r\ndata: cr-cr-cr-cr-cr-cr\r\rdata: end\n\n",
+    # A run of four newlines, two blank lines, right before the largest event.
+    b"data: a\n\n\n\ndata: the largest event comes here\n\n",
+    # The first event is the largest: nothing before it may be counted in it.
+    b"data: the first event is the largest\n\ndata: small\n\n",
     # Multi-line data, and a last event left open (still measured).
     b"data: line one\ndata: line two\n\ndata: open event at the end",
 ]
@@ -62,6 +66,18 @@ def test_an_event_left_open_is_measured_before_the_stream_ends(size):
     # Over the limit and never terminated: refused, not quietly dropped as cut off.
     with pytest.raises(FrameTooLargeError):
         list(sse_frames(split(b"data: " + b"x" * 15, size), max_frame_bytes=20))
+
+
+@pytest.mark.parametrize("size", SPLITS)
+def test_an_open_event_ending_with_a_newline_is_measured_without_it(size):
+    # The trailing newline may be half of the blank line still to come, so it is not
+    # counted; everything before it is.
+    event = b"data: " + b"y" * 14  # 20 bytes
+    stream = b"data: ok\n\n" + event + b"\n"
+    with pytest.raises(FrameTooLargeError):
+        list(sse_frames(split(stream, size), max_frame_bytes=len(event) - 1))
+    assert pairs(sse_frames(split(stream, size), max_frame_bytes=len(event))) == [
+        ("message", "ok")]
 
 
 def test_the_default_limit_is_8_mib():

@@ -580,6 +580,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         assert number is not None
         mutant = by_number[number]
         counts[outcome] += 1
+        done = sum(counts.values())
+        if done % 25 == 0:
+            print(f"... {done}/{len(work)} run, {counts['survived']} survived", flush=True)
         if outcome == "survived":
             survivors.append(mutant)
             print(f"SURVIVED {mutant.describe()}", flush=True)
