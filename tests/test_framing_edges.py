@@ -26,6 +26,8 @@ STREAMS = [
     b"data: crlfcrlfcrlf\r\n\r\ndata: cr-cr-cr-cr-cr-cr\r\rdata: end\n\n",
     # A run of four newlines, two blank lines, right before the largest event.
     b"data: a\n\n\n\ndata: the largest event comes here\n\n",
+    # A stream that opens with a blank line: that newline is part of the first event.
+    b"\ndata: a stream that opens with a blank line\n\ndata: b\n\n",
     # The first event is the largest: nothing before it may be counted in it.
     b"data: the first event is the largest\n\ndata: small\n\n",
     # Multi-line data, and a last event left open (still measured).

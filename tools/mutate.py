@@ -45,7 +45,8 @@ TESTS: Dict[str, List[str]] = {
         "tests/test_framing_sse.py", "tests/test_framing_ndjson.py", "tests/test_framing_edges.py"
     ],
     "streamchat/wire/openai_chat.py": [
-        "tests/test_wire_openai_chat.py", "tests/test_request_bodies.py"
+        "tests/test_wire_openai_chat.py", "tests/test_request_bodies.py",
+        "tests/test_parts_wire.py", "tests/test_builtin_tools.py", "tests/test_logprobs.py",
     ],
     "streamchat/worker.py": ["tests/test_stream_live.py", "tests/test_fallback.py"],
     "streamchat/stream.py": ["tests/test_stream_live.py"],
@@ -477,7 +478,10 @@ def spawn(
         import pytest
 
         code = int(pytest.main(
-            [*tests, "-x", "-q", "-p", "no:cacheprovider", "--no-header", "-W", "ignore"]
+            # Plain asserts and no hypothesis plugin: a run only needs pass or fail, and
+            # these are most of the time a forked child spends before the first test.
+            [*tests, "-x", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+             "--assert=plain", "--no-header", "-W", "ignore"]
         ))
     finally:
         os._exit(code)
