@@ -5,9 +5,9 @@ import json
 import pytest
 from helpers import CHUNK_SIZES, decode, fixture, folded
 
-from streamchat.errors import ProtocolError, ServerError
+from streamchat.errors import ConfigurationError, ProtocolError, ServerError
 from streamchat.framing import Frame
-from streamchat.types import ChatRequest, Message, ResponseFormat, Tool, ToolCall
+from streamchat.types import ChatRequest, Image, Message, ResponseFormat, Text, Tool, ToolCall
 from streamchat.wire import openai_chat
 from streamchat.wire.common import Endpoint
 
@@ -372,3 +372,29 @@ def test_a_whole_response_with_calls_and_no_finish_reason():
         openai_chat.decode_body(["not", "an", "object"], "p")
     assert openai_chat.decode_body({"choices": [{"index": 1, "message": {"content": "b"}}]},
                                    "p")[-1].type == "done"
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(("message", "content"), [
+    (Message(role="assistant", content=[Text("a"), Text("b")]), "a\n\nb"),
+    (Message.tool("c1", [Text("x"), Text("y")]), "x\n\ny"),
+    (Message(role="system", content=[Text("s")]), "s"),
+])
+def test_text_parts_outside_user_messages_become_text(message, content):
+    body = openai_chat.build_request(ChatRequest(model="m", messages=[message]),
+                                     Endpoint(provider="p", base_url="http://x/v1")).json
+    assert body["messages"][0]["content"] == content
+
+
+@pytest.mark.parametrize(("message", "where"), [
+    (Message(role="assistant", content=[Image(data=PNG)]), "an assistant message"),
+    (Message.tool("c1", [Image(data=PNG)]), "a Chat Completions tool result (openai-responses"),
+    (Message(role="system", content=[Image(data=PNG)]), "a system prompt"),
+])
+def test_an_image_outside_a_user_message_is_refused_saying_where(message, where):
+    with pytest.raises(ConfigurationError, match="may hold only text") as caught:
+        openai_chat.build_request(ChatRequest(model="m", messages=[message]),
+                                  Endpoint(provider="p", base_url="http://x/v1"))
+    assert where in str(caught.value)
