@@ -124,7 +124,7 @@ def test_end_to_end_through_a_socket():
     assert [e.token for e in response.logprobs] == ["Hello", " world", "!"]
 
 
-@pytest.mark.parametrize("wire", ["openai", "ollama"])
+@pytest.mark.parametrize("wire", ["openai", "ollama", "gemini"])
 def test_the_fake_answers_logprobs_when_asked(wire):
     from streamchat.testing import FakeServer
 

@@ -13,7 +13,16 @@ import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ...types import Audio, Document, Image, Part, Text
-from .common import DEFAULT_MODEL, Plan, Wire, last_user_text, number, quoted, signature
+from .common import (
+    DEFAULT_MODEL,
+    Plan,
+    Wire,
+    fake_logprobs,
+    last_user_text,
+    number,
+    quoted,
+    signature,
+)
 from .errors import ErrorInfo
 from .parts import UnreadablePart, decoded, items, made, mapping, string
 
@@ -98,8 +107,8 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
     parts: List[Dict[str, Any]] = [{"text": p, "thought": True} for p in plan.thinking_pieces()]
     parts.extend(_code_runs(plan))
     parts.extend({"text": p} for p in plan.text_pieces())
-    frames = [f'{head}{_google(part)}],"role": "model"}},"index": 0}}]{tail}'.encode()
-              for part in parts + _calls(plan)]
+    frames = [f'{head}{_google(part)}],"role": "model"}},"index": 0{_logprobs(plan, part)}}}]'
+              f'{tail}'.encode() for part in parts + _calls(plan)]
     end = len(frames)
     final = {
         "candidates": [{"content": {"parts": [{"text": ""}], "role": "model"},
@@ -110,6 +119,18 @@ def stream(plan: Plan) -> Tuple[List[bytes], int]:
     }
     frames.append(f"data: {_google(final)}\r\n\r\n".encode())
     return frames, end
+
+
+def _logprobs(plan: Plan, part: Dict[str, Any]) -> str:
+    """A text part's logprobsResult, when asked for:
+    https://ai.google.dev/api/generate-content#LogprobsResult"""
+    if plan.top_logprobs is None or part.get("thought") or not isinstance(part.get("text"), str):
+        return ""
+    (entry,) = fake_logprobs(part["text"], plan.top_logprobs)
+    chosen = {"token": entry["token"], "logProbability": entry["logprob"]}
+    top = [{"token": t["token"], "logProbability": t["logprob"]} for t in entry["top_logprobs"]]
+    result = {"topCandidates": [{"candidates": top}], "chosenCandidates": [chosen]}
+    return f',"logprobsResult": {_google(result)}'
 
 
 def body(plan: Plan) -> bytes:

@@ -168,10 +168,17 @@ def _plan(script: Script, spec: Wire, request: Any, model: Optional[str], seq: i
 
 
 def _asked_logprobs(request: Any) -> Optional[int]:
-    """Chat Completions and Ollama ask with `logprobs: true` and `top_logprobs`."""
-    if not isinstance(request, Mapping) or request.get("logprobs") is not True:
+    """Chat Completions and Ollama ask with `logprobs: true` and `top_logprobs`, Gemini
+    with generationConfig's `responseLogprobs: true` and `logprobs`."""
+    if not isinstance(request, Mapping):
         return None
-    top = request.get("top_logprobs")
+    config = request.get("generationConfig")
+    if isinstance(config, Mapping) and config.get("responseLogprobs") is True:
+        top = config.get("logprobs")
+    elif request.get("logprobs") is True:
+        top = request.get("top_logprobs")
+    else:
+        return None
     return top if isinstance(top, int) and not isinstance(top, bool) else 0
 
 
