@@ -521,3 +521,125 @@ def test_client_close_frees_the_connection_a_failed_stream_returned(no_collector
             time.sleep(0.01)  # the server's side closes once it sees ours close
         assert open_descriptors() <= before
         assert info.value.partial.text == "half"
+
+
+# -- next(stream): the same promises one event at a time ----------------------------------
+
+
+def test_next_hands_over_every_event_of_a_batch():
+    """Many events in one read come as one batch; next() hands each over, in order."""
+    words = [f"w{n} " for n in range(30)]
+
+    def handler(ex: Exchange) -> None:
+        ex.start(framing="chunked")
+        ex.write(b"".join(chunk(w) for w in words) + OK_END)  # one write, one batch
+        ex.end()
+
+    with Loopback(handler) as server:
+        stream = client(server).stream("hi")
+        kinds = []
+        while True:
+            try:
+                event = next(stream)
+            except StopIteration:
+                break
+            kinds.append(event.type)
+            if event.type == "text":
+                assert event.text == words[kinds.count("text") - 1]
+        assert kinds == ["start", *["text"] * len(words), "done"]
+        assert stream.response.text == "".join(words)
+
+
+def test_next_after_an_interrupt_gives_cancelled_then_stops():
+    with Loopback(Upstream().handler(chunk("x"))) as server:
+        stream = client(server).stream("hi")
+        assert first_text(stream) == "x"
+        stream.interrupt()
+        assert next(stream).type == "cancelled"
+        with pytest.raises(StopIteration):
+            next(stream)
+        assert stream.final().finish_reason == "cancelled"
+
+
+def test_next_may_pass_from_thread_to_thread():
+    """One consumer reading through next() from one thread, then another (a server that
+    runs each step of a response body in a pool): not two consumers."""
+    words = ["a ", "b ", "c "]
+
+    def handler(ex: Exchange) -> None:
+        ex.start(framing="chunked")
+        for word in words:
+            ex.write(chunk(word))
+        ex.write(OK_END)
+        ex.end()
+
+    with Loopback(handler) as server:
+        stream = client(server).stream("hi")
+        seen: List[str] = []
+
+        def step() -> None:
+            seen.append(next(stream).type)
+
+        while not seen or seen[-1] != "done":
+            helper = threading.Thread(target=step)
+            helper.start()
+            helper.join(HANG_GUARD)
+        assert seen == ["start", "text", "text", "text", "done"]
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+def test_ctrl_c_during_next_ends_the_stream_as_interrupted(no_collector, ctrl_c_raises):
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("kept"))) as server:
+        stream = client(server).stream("hi")
+        assert first_text(stream) == "kept"
+        ctrl_c_soon()
+        with pytest.raises(KeyboardInterrupt):
+            next(stream)
+        assert stream.final().finish_reason == "cancelled"
+        assert upstream.closed.wait(HANG_GUARD)
+
+
+# -- the worker's own waits end with the stream --------------------------------------------
+
+
+def test_an_interrupt_during_a_retry_wait_sends_no_further_request():
+    def overloaded(ex: Exchange) -> None:
+        ex.reply(503, b'{"error": {"message": "busy", "type": "server_error"}}')
+
+    with Loopback(overloaded, Upstream().handler(chunk("never"))) as server:
+        c = client(server, retry=streamchat.RetryPolicy(max_attempts=2, initial_delay=30,
+                                                        jitter=0))
+        stream = c.stream("hi")
+        kinds = []
+        for event in stream:  # the real backoff wait, not a patched one
+            kinds.append(event.type)
+            if event.type == "retry":
+                stream.interrupt()
+        assert kinds == ["start", "retry", "cancelled"]
+        stream._worker.thread.join(HANG_GUARD)
+        assert not stream._worker.thread.is_alive()
+        assert len(server.requests) == 1
+
+
+def test_a_worker_held_up_by_a_slow_consumer_ends_with_the_stream():
+    """The worker waits for room in the queue while the consumer does not read; an
+    interrupt must end that wait too, not only the consumer's."""
+    def flood(ex: Exchange) -> None:
+        ex.start(framing="chunked")
+        try:
+            for n in range(5000):
+                ex.write(chunk(f"w{n}"))
+        except OSError:
+            pass
+
+    with Loopback(flood) as server:
+        stream = client(server).stream("hi")
+        assert first_text(stream) == "w0"
+        deadline = time.monotonic() + HANG_GUARD
+        while stream._worker.queue.qsize() < 100 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the consumer does not read: the queue fills up
+        stream.interrupt()
+        stream._worker.thread.join(0.5)
+        assert not stream._worker.thread.is_alive(), "the worker outlived its stream"
+        assert [e.type for e in stream] == ["cancelled"]
