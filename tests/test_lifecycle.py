@@ -16,6 +16,7 @@ from typing import Any, List, Optional
 import pytest
 from conftest import wait_for_threads
 from loopback import Exchange, Loopback
+from timing import SchedulingLag
 
 import streamchat
 
@@ -55,9 +56,12 @@ class Upstream:
         return handle
 
     def seen_within(self, since: float) -> float:
-        assert self.closed.wait(HANG_GUARD), "the server never saw the connection close"
+        """How long after `since` the server saw the close, less what the OS made any
+        thread here wait meanwhile (see timing.SchedulingLag)."""
+        with SchedulingLag() as lag:
+            assert self.closed.wait(HANG_GUARD), "the server never saw the connection close"
         assert self.closed_at is not None
-        return self.closed_at - since
+        return self.closed_at - since - lag.worst
 
 
 @pytest.fixture
@@ -285,7 +289,7 @@ def test_a_callers_event_is_noticed_within_20_ms_on_a_silent_server():
     latencies = []
     delays = [0.013, 0.027, 0.041, 0.006, 0.034]
     handlers = [Upstream().handler(chunk("x")) for _ in delays]
-    with Loopback(*handlers) as server:
+    with Loopback(*handlers) as server, SchedulingLag() as lag:
         c = client(server)
         for delay in delays:
             stop = threading.Event()
@@ -302,7 +306,7 @@ def test_a_callers_event_is_noticed_within_20_ms_on_a_silent_server():
                     latencies.append(time.monotonic() - set_at[0])
         assert len(latencies) == 5
     # The median: one scheduling hiccup on a loaded machine is not the stream's doing.
-    assert sorted(latencies)[2] < 0.02, latencies
+    assert sorted(latencies)[2] < 0.02 + lag.worst, (latencies, lag.worst)
 
 
 def test_a_callers_event_stops_the_stream_before_set_returns():
