@@ -200,7 +200,7 @@ class Client:
         *,
         system: Optional[str] = None,
         model: Optional[str] = None,
-        tools: Sequence[ToolSpec] = (),
+        tools: Optional[Sequence[ToolSpec]] = (),
         tool_choice: Optional[str] = None,
         response_format: Optional[FormatSpec] = None,
         max_tokens: Optional[int] = None,
@@ -221,6 +221,11 @@ class Client:
         messages = to_messages(prompt, system)
         if not messages:
             raise ConfigurationError("nothing to send: pass a prompt or a list of messages")
+        if tools is None:
+            tools = ()
+        elif isinstance(tools, (str, Mapping)) or not isinstance(tools, Sequence):
+            # One tool where a list belongs would otherwise fail deep inside, untyped.
+            raise ConfigurationError(f"tools takes a list of tools, not {tools!r}: pass [tool]")
         defaults = self.defaults
         chosen = merge_controls(
             {k: v for k, v in defaults.items() if k in CONTROL_NAMES},

@@ -183,3 +183,15 @@ def test_context_overflow_is_recognised_and_not_retried(no_backoff):
 def test_nothing_to_send_is_a_configuration_error():
     with pytest.raises(streamchat.ConfigurationError, match="nothing to send"):
         streamchat.Client("openai", model="m", api_key="k").stream([])
+
+
+def test_tools_none_means_no_tools_and_a_lone_tool_is_a_typed_error():
+    client = streamchat.Client("fake")
+
+    def lookup(city: str) -> str:
+        return city
+
+    assert client.request("hi", tools=None).tools == []
+    with pytest.raises(streamchat.ConfigurationError, match=r"tools takes a list.*\[tool\]"):
+        client.request("hi", tools=lookup)  # type: ignore[arg-type]
+    assert [t.name for t in client.request("hi", tools=(lookup,)).tools] == ["lookup"]
