@@ -647,3 +647,62 @@ def test_a_worker_held_up_by_a_slow_consumer_ends_with_the_stream():
         stream._worker.thread.join(0.5)
         assert not stream._worker.thread.is_alive(), "the worker outlived its stream"
         assert [e.type for e in stream] == ["cancelled"]
+
+
+# -- the Stream's own surface: with, close from elsewhere, error, partial, text_stream -----
+
+
+def test_leaving_a_with_block_closes_a_stream_read_with_next(no_collector):
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("x"))) as server:
+        with client(server).stream("hi") as stream:
+            assert first_text(stream) == "x"
+            assert "open" in repr(stream)
+        left = time.monotonic()
+        assert upstream.seen_within(left) < CLOSE_SEEN_WITHIN
+        assert stream.response.finish_reason == "cancelled"
+        assert repr(stream) == "<Stream openai:m finished>"
+
+
+def test_close_from_another_thread_lets_the_consumer_end_its_own_loop():
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("x"))) as server:
+        stream = client(server).stream("hi")
+        kinds = []
+        for event in stream:
+            kinds.append(event.type)
+            if event.type == "text":
+                closer = threading.Thread(target=stream.close)
+                closer.start()
+                closer.join(HANG_GUARD)
+                assert not closer.is_alive()
+        assert kinds == ["start", "text", "cancelled"]
+        assert upstream.closed.wait(HANG_GUARD)
+        assert not stream._worker.thread.is_alive(), "close() waits briefly for the worker"
+
+
+def test_a_failed_stream_reports_its_error_and_partial():
+    def truncated(ex: Exchange) -> None:
+        ex.start(framing="chunked")
+        ex.write(chunk("half"))
+        ex.end()
+
+    with Loopback(truncated) as server:
+        stream = client(server).stream("hi")
+        texts: List[str] = []
+        with pytest.raises(streamchat.ProtocolError) as info:
+            texts.extend(stream.text_stream)
+        assert texts == ["half"]
+        with pytest.raises(streamchat.ProtocolError):
+            stream.final()
+        assert stream.error is info.value
+        assert stream.response is None
+        assert stream.partial().text == "half"
+        assert info.value.partial.text == "half"
+
+
+def test_text_stream_gives_only_the_text():
+    with Loopback(Upstream().handler(chunk("a") + chunk("b") + OK_END)) as server:
+        stream = client(server).stream("hi")
+        assert list(stream.text_stream) == ["a", "b"]
+        assert stream.partial().text == "ab" and stream.response.text == "ab"
