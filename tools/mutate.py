@@ -48,8 +48,15 @@ TESTS: Dict[str, List[str]] = {
         "tests/test_wire_openai_chat.py", "tests/test_request_bodies.py",
         "tests/test_parts_wire.py", "tests/test_builtin_tools.py", "tests/test_logprobs.py",
     ],
-    "streamchat/worker.py": ["tests/test_stream_live.py", "tests/test_fallback.py"],
-    "streamchat/stream.py": ["tests/test_stream_live.py"],
+    "streamchat/worker.py": [
+        "tests/test_stream_live.py", "tests/test_fallback.py", "tests/test_fault_matrix.py",
+        "tests/test_lifecycle.py", "tests/test_deadlines.py",
+    ],
+    "streamchat/stream.py": [
+        "tests/test_stream_live.py", "tests/test_lifecycle.py", "tests/test_busy_process.py",
+        "tests/test_web.py", "tests/test_chat.py", "tests/test_client.py",
+        "tests/test_observe.py", "tests/test_structured_output.py",
+    ],
 }
 """The tests that pin each module; a module not listed needs `--tests`."""
 
