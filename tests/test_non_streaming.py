@@ -125,6 +125,19 @@ def test_a_body_that_is_not_json_is_a_protocol_error(server, wire):
 
 
 @pytest.mark.parametrize("wire", WIRES)
+def test_a_body_that_is_json_but_no_object_says_so(server, wire):
+    # Not a cut stream (the old message said so): something other than the API answered.
+    server.enqueue(body=b'"upstream busy"', headers={"Content-Type": "application/json"})
+    client = fake_client(server, wire, stream=False,
+                         retry=streamchat.RetryPolicy(max_attempts=1))
+    with pytest.raises(streamchat.ProtocolError) as info:
+        client.complete("hi")
+    message = str(info.value)
+    assert f"{wire} answered with a JSON str where its API sends an object" in message
+    assert "base_url" in message and "ended before" not in message
+
+
+@pytest.mark.parametrize("wire", WIRES)
 def test_interrupt_while_waiting_for_the_body(server, wire):
     server.enqueue(text="too late", stall_after=0)
     stream = fake_client(server, wire, stream=False).stream("hi")

@@ -24,6 +24,7 @@ from .anthropic_blocks import Blocks
 from .common import (
     FrameLike,
     finish_reason,
+    not_an_object,
     text_events,
     truncated,
     typed_body_errors,
@@ -249,7 +250,7 @@ def new_decoder(provider: str, logprobs: bool = False) -> Decoder:
 def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete, non-streamed message object."""
     if not isinstance(body, dict):
-        raise truncated(provider, "a JSON object")
+        raise not_an_object(provider, body)
     if body.get("type") == "error":
         raise error_from_payload(provider, body)
     stream: List[Dict[str, Any]] = [{"type": "message_start", "message": dict(body, content=[])}]

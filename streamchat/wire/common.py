@@ -187,6 +187,17 @@ def typed_body_errors(function: _BodyDecoder) -> _BodyDecoder:
     return guarded
 
 
+def not_an_object(provider: str, body: Any) -> ProtocolError:
+    """The error for a whole response that is JSON but not the object the API sends: it
+    was not cut short, it came from something other than the provider's API (a wrong
+    base_url, a proxy's own answer)."""
+    return ProtocolError(
+        f"{provider} answered with a JSON {type(body).__name__} where its API sends an "
+        "object; check that base_url points at the provider's API",
+        provider=provider,
+    )
+
+
 def truncated(provider: str, what: str) -> ProtocolError:
     """The error for a stream that stopped before its terminal event."""
     return ProtocolError(

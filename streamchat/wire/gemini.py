@@ -44,6 +44,7 @@ from .common import (
     join_url,
     load_json,
     merge_extra,
+    not_an_object,
     truncated,
     typed_body_errors,
     typed_errors,
@@ -372,6 +373,6 @@ def new_decoder(provider: str, logprobs: bool = False) -> Decoder:
 def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete generateContent response (or a streamed JSON array)."""
     if not isinstance(body, (dict, list)):
-        raise truncated(provider, "a JSON object")
+        raise not_an_object(provider, body)
     decoder = Decoder(provider, logprobs=True)
     return decoder.feed_payload(body) + decoder.close()

@@ -42,6 +42,7 @@ from .common import (
     join_url,
     load_json,
     merge_extra,
+    not_an_object,
     truncated,
     typed_body_errors,
     typed_errors,
@@ -408,7 +409,7 @@ def new_decoder(provider: str, logprobs: bool = False) -> Decoder:
 def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete, non-streamed chat.completion object."""
     if not isinstance(body, dict):
-        raise truncated(provider, "a JSON object")
+        raise not_an_object(provider, body)
     # A whole body carries logprobs only when they were asked for.
     decoder = Decoder(provider, logprobs=True)
     choices = []

@@ -22,6 +22,7 @@ from . import logprobs
 from .common import (
     FrameLike,
     finish_reason,
+    not_an_object,
     text_events,
     truncated,
     typed_body_errors,
@@ -289,7 +290,7 @@ def new_decoder(provider: str, logprobs: bool = False) -> Decoder:
 def decode_body(body: Any, provider: str) -> List[Event]:
     """Events for a complete, non-streamed response object."""
     if not isinstance(body, dict):
-        raise truncated(provider, "a JSON object")
+        raise not_an_object(provider, body)
     if body.get("object") != "response" and body.get("error") and not body.get("output"):
         raise error_from_payload(provider, body)
     # A whole body carries logprobs only when they were asked for.
