@@ -323,3 +323,22 @@ def test_parts_in_a_system_prompt_may_only_be_text(module, provider):
 def test_text_parts_alone_send_the_same_words_as_a_string(module, provider):
     body = build(module, provider, user("hello")).json
     assert "hello" in str(body)
+
+
+# https://docs.anthropic.com/en/docs/build-with-claude/citations (document blocks ask for
+# citations with "citations": {"enabled": true}; other providers have no such switch)
+
+
+def test_documents_that_ask_for_citations_get_them_on_anthropic_and_are_refused_elsewhere():
+    request = anthropic_request(user(
+        Document(data=b"The grass is green.", name="facts.txt", citations=True), "Cite it",
+    ))
+    assert request.json["messages"][0]["content"][0] == {
+        "type": "document",
+        "source": {"type": "text", "media_type": "text/plain", "data": "The grass is green."},
+        "citations": {"enabled": True},
+    }
+    for module, provider in [(openai_chat, "openai"), (openai_responses, "openai-responses"),
+                             (gemini, "gemini")]:
+        with pytest.raises(ConfigurationError, match=rf"{provider} cannot take .*citations"):
+            build(module, provider, user(Document(data=PDF, citations=True), "Cite it"))

@@ -206,6 +206,9 @@ class Document(_Media):
     """A document, PDF or plain text: `Document.from_path("report.pdf")`."""
 
     type: Literal["document"] = "document"
+    citations: bool = False
+    """Ask the model to cite passages of this document (Anthropic's citations, which it
+    gives only for documents that ask); other providers refuse it rather than ignore it."""
 
 
 class Audio(_Media):

@@ -49,6 +49,8 @@ def block(provider: str, part: Part) -> Dict[str, Any]:
         if part.data is not None and part.media_type not in DOCUMENT_TYPES:
             raise unsupported(provider, part, "documents must be PDF or plain text")
         out = {"type": "document", "source": _source(provider, part)}
+        if part.citations:
+            out["citations"] = {"enabled": True}
     else:
         raise unsupported(provider, part, "Claude takes no audio")
     if part.cache:

@@ -53,7 +53,7 @@ from .common import (
 from .errors import error_from_payload
 from .gemini_grounding import Grounding
 from .gemini_schema import gemini_schema
-from .parts import media_type_of, message_text, text_only, unsupported
+from .parts import media_type_of, message_text, refuse_citations, text_only, unsupported
 from .toolcalls import ToolCallAssembler
 
 FRAMING = "sse"
@@ -129,6 +129,7 @@ def gemini_part(provider: str, part: Part) -> Dict[str, Any]:
     """One part in Gemini's shape: text, inline bytes, or a file by URI."""
     if isinstance(part, Text):
         return {"text": part.text}
+    refuse_citations(provider, part)
     if part.data is not None:
         return {"inlineData": {"mimeType": part.media_type, "data": part.base64}}
     # NOTE: a URL (a Files API URI, or a public URL) and a file id both go as fileUri.

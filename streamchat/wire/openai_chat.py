@@ -49,7 +49,7 @@ from .common import (
     usage_from,
 )
 from .errors import error_from_payload
-from .parts import audio_format, file_name, text_only, unsupported
+from .parts import audio_format, file_name, refuse_citations, text_only, unsupported
 from .think import ThinkTagSplitter
 from .toolcalls import ToolCallAssembler
 
@@ -100,6 +100,7 @@ def content_part(provider: str, part: Part) -> Dict[str, Any]:
             image["detail"] = part.detail
         return {"type": "image_url", "image_url": image}
     if isinstance(part, Document):
+        refuse_citations(provider, part)
         if part.file_id is not None:
             return {"type": "file", "file": {"file_id": part.file_id}}
         if part.url is not None:

@@ -33,7 +33,7 @@ from .common import (
     merge_extra,
 )
 from .openai_chat import effort_for
-from .parts import file_name, message_text, text_only, unsupported
+from .parts import file_name, message_text, refuse_citations, text_only, unsupported
 from .responses_items import replay_items
 
 FRAMING = "sse"
@@ -57,6 +57,7 @@ def input_part(provider: str, part: Part) -> Dict[str, Any]:
             image["image_url"] = part.url if part.url is not None else part.data_url()
         return image
     if isinstance(part, Document):
+        refuse_citations(provider, part)
         if part.data is not None:
             return {"type": "input_file", "filename": file_name(part), "file_data": part.data_url()}
         if part.url is not None:

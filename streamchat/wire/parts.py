@@ -34,6 +34,13 @@ def unsupported(provider: str, part: Part, why: str) -> ConfigurationError:
     return ConfigurationError(f"{provider} cannot take {part!r}: {why}", provider=provider)
 
 
+def refuse_citations(provider: str, part: Part) -> None:
+    """Only Anthropic cites a document on request: elsewhere the flag would be lost."""
+    if isinstance(part, Document) and part.citations:
+        raise unsupported(provider, part, "only anthropic cites documents on request "
+                          "(citations=True); leave it off for this provider")
+
+
 def text_only(provider: str, parts: Sequence[Part], where: str) -> str:
     """The text of a message that may hold only text (a system prompt, an answer)."""
     texts: List[str] = []
