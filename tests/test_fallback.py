@@ -254,3 +254,56 @@ def test_content_in_a_frame_of_several_events_counts_as_shown(no_backoff):
     assert kinds == ["start", "thinking", "text"]
     assert no_backoff == []
     assert caught.value.partial.text == "shown"
+
+
+def test_a_retried_error_that_quotes_the_key_is_masked_in_the_retry_event(no_backoff):
+    # Some servers quote the key they rejected in the error body; the retry event is shown
+    # to the user before the stream ends, so it must be masked there too.
+    key = "sk-quoted-secret-1234"
+    quoted = b'{"error": {"message": "upstream failed for key %s"}}' % key.encode()
+    with Loopback(status(500, body=quoted), answer("second")) as server:
+        client = streamchat.Client("openai", model="m", api_key=key, base_url=server.url + "/v1",
+                                   retry=streamchat.RetryPolicy(max_attempts=2, jitter=0))
+        events = list(client.stream("hi"))
+    retries = [e for e in events if e.type == "retry"]
+    assert len(retries) == 1 and "upstream failed" in retries[0].error
+    assert key not in retries[0].error
+    assert events[-1].type == "done"
+
+
+def test_a_failed_attempt_hangs_up_before_the_retry_is_sent(no_backoff):
+    # A stream that failed before any content is retried: its connection is dropped at once
+    # rather than left open (and counted against the server's limits) during the retry.
+    first_closed = threading.Event()
+    seen_at_retry = []
+
+    def fail_in_stream(ex):
+        ex.start(framing="chunked")
+        # NOTE: an in-stream error frame of type server_error, as OpenAI sends mid-stream
+        # (https://platform.openai.com/docs/guides/error-codes), then the server goes quiet.
+        ex.write(b'data: {"error": {"message": "try later", "type": "server_error"}}\n\n')
+        if ex.wait_for_disconnect(HANG_GUARD):
+            first_closed.set()
+
+    def retry(ex):
+        seen_at_retry.append(first_closed.wait(HANG_GUARD))
+        answer("retry")(ex)
+
+    with Loopback(fail_in_stream, retry) as server:
+        client = streamchat.Client("openai", model="m", api_key="k", base_url=server.url + "/v1",
+                                   retry=streamchat.RetryPolicy(max_attempts=2, jitter=0))
+        assert client.complete("hi").text == "from retry"
+    assert seen_at_retry == [True]
+
+
+def test_a_clean_end_keeps_the_connection_for_the_next_stream():
+    ports = []
+
+    def answer_from_port(ex):
+        ports.append(ex.handler.client_address[1])
+        answer("one")(ex)
+
+    with Loopback(answer_from_port, answer_from_port) as server:
+        client = streamchat.Client("openai", model="m", api_key="k", base_url=server.url + "/v1")
+        assert [client.complete("hi").text for _ in range(2)] == ["from one"] * 2
+    assert len(ports) == 2 and ports[0] == ports[1]
