@@ -220,3 +220,18 @@ def test_a_chat_keeps_the_structured_answer_as_text(server):
     chat.send("?", response_format=City)
     stored = chat.history[-1]
     assert stored.tool_calls == [] and json.loads(stored.content)["name"] == "Paris"
+
+
+def test_a_callback_that_rejects_the_answer_keeps_it_as_the_partial(server):
+    # A user's own on_end check fails the stream with a streamchat error of its own making,
+    # which carries no partial: the answer received must still be there to show or log.
+    server.enqueue(text="not what I wanted")
+
+    def reject(stream):
+        raise streamchat.StreamChatError("the answer failed my check; ask again")
+
+    answer = fake_client(server, "openai").stream("?", on_end=reject)
+    with pytest.raises(streamchat.StreamChatError) as info:
+        answer.final()
+    assert info.value.partial is not None
+    assert info.value.partial.text == "not what I wanted"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import multiprocessing
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -229,6 +231,25 @@ def test_django_disconnect_interrupts_the_upstream_stream(fake, django_example, 
 
 
 # -- keep-alive comments ------------------------------------------------------------------
+
+
+def test_keepalive_comments_keep_their_interval_while_a_cancel_event_is_polled(fake):
+    # A cancel Event shared with other processes cannot be waited on, so the stream wakes
+    # often to poll it; those wake-ups are not silences long enough for a keep-alive comment
+    # (the first is due only after 30 s).
+    fake.enqueue(text="one two three four", chunk_size=4, stall_after=2)
+    cancel = multiprocessing.Event()
+    body = streamchat.Client("fake").stream("hi", cancel=cancel).to_sse(keepalive=30)
+    first = next(body)
+    assert b"event: text" in first or b"event: start" in first
+    speak_again = threading.Timer(0.3, fake.release)  # a silence of many poll intervals
+    speak_again.start()
+    try:
+        rest = list(body)
+    finally:
+        speak_again.cancel()
+    assert KEEPALIVE_FRAME not in rest
+    assert texts(parse(first + b"".join(rest))) == "one two three four"
 
 
 def test_a_silent_provider_gets_keepalive_comments_until_it_speaks_again(fake):
