@@ -706,3 +706,21 @@ def test_text_stream_gives_only_the_text():
         stream = client(server).stream("hi")
         assert list(stream.text_stream) == ["a", "b"]
         assert stream.partial().text == "ab" and stream.response.text == "ab"
+
+
+def test_closing_while_the_server_has_not_answered_hangs_up_at_once():
+    # A provider that takes the request and sends nothing (a model still loading) must not
+    # keep the connection, and its slot, after the caller closed the stream.
+    asked = threading.Event()
+    hung_up = threading.Event()
+
+    def no_headers(ex: Exchange) -> None:
+        asked.set()
+        if ex.wait_for_disconnect(HANG_GUARD):
+            hung_up.set()
+
+    with Loopback(no_headers) as server:
+        stream = client(server).stream("hi")
+        assert asked.wait(HANG_GUARD)
+        stream.close()
+        assert hung_up.wait(HANG_GUARD)
