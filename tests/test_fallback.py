@@ -307,3 +307,20 @@ def test_a_clean_end_keeps_the_connection_for_the_next_stream():
         client = streamchat.Client("openai", model="m", api_key="k", base_url=server.url + "/v1")
         assert [client.complete("hi").text for _ in range(2)] == ["from one"] * 2
     assert len(ports) == 2 and ports[0] == ports[1]
+
+
+def test_a_recording_holds_only_the_body_of_the_attempt_that_answered(no_backoff, tmp_path):
+    # A recorded stream is replayed as one body: the failed attempt's bytes must not lead it.
+    failed = b'data: {"error": {"message": "try later", "type": "server_error"}}\n\n'
+
+    def fail_in_stream(ex):
+        ex.start(framing="chunked")
+        ex.write(failed)
+        ex.end()
+
+    path = tmp_path / "answer.sse"
+    with Loopback(fail_in_stream, answer("retry")) as server:
+        client = streamchat.Client("openai", model="m", api_key="k", base_url=server.url + "/v1",
+                                   retry=streamchat.RetryPolicy(max_attempts=2, jitter=0))
+        assert client.complete("hi", record_to=str(path)).text == "from retry"
+    assert path.read_bytes() == OK % b"retry"
