@@ -324,3 +324,17 @@ def test_a_recording_holds_only_the_body_of_the_attempt_that_answered(no_backoff
                                    retry=streamchat.RetryPolicy(max_attempts=2, jitter=0))
         assert client.complete("hi", record_to=str(path)).text == "from retry"
     assert path.read_bytes() == OK % b"retry"
+
+
+def test_a_fresh_bearer_token_that_the_server_quotes_is_masked_in_the_error(monkeypatch):
+    # An Entra ID token is as secret as a key, and some servers quote the one they rejected.
+    for name in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    token = "entra-token-quoted-5678"
+    quoted = b'{"error": {"message": "token %s was rejected"}}' % token.encode()
+    with Loopback(status(401, body=quoted)) as server:
+        client = streamchat.Client("azure", model="dep", base_url=server.url,
+                                   azure_ad_token_provider=lambda: token)
+        with pytest.raises(streamchat.StreamChatError) as info:
+            client.complete("hi")
+    assert "was rejected" in str(info.value) and token not in str(info.value)
