@@ -338,3 +338,24 @@ def test_a_fresh_bearer_token_that_the_server_quotes_is_masked_in_the_error(monk
         with pytest.raises(streamchat.StreamChatError) as info:
             client.complete("hi")
     assert "was rejected" in str(info.value) and token not in str(info.value)
+
+
+def test_a_token_used_by_an_earlier_attempt_stays_masked_after_a_refresh(no_backoff, monkeypatch):
+    # Each attempt asks for a fresh token; a later attempt's error may still quote the first.
+    for name in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    issued = []
+
+    def provider():
+        issued.append(f"entra-token-{len(issued)}-secret")
+        return issued[-1]
+
+    quoted = b'{"error": {"message": "token entra-token-0-secret expired"}}'
+    with Loopback(status(500), status(401, body=quoted)) as server:
+        client = streamchat.Client("azure", model="dep", base_url=server.url,
+                                   azure_ad_token_provider=provider,
+                                   retry=streamchat.RetryPolicy(max_attempts=2, jitter=0))
+        with pytest.raises(streamchat.StreamChatError) as info:
+            client.complete("hi")
+    assert len(issued) == 2 and "expired" in str(info.value)
+    assert "entra-token-0-secret" not in str(info.value)
