@@ -51,6 +51,7 @@ TESTS: Dict[str, List[str]] = {
     "streamchat/worker.py": [
         "tests/test_stream_live.py", "tests/test_fallback.py", "tests/test_fault_matrix.py",
         "tests/test_lifecycle.py", "tests/test_deadlines.py", "tests/test_rate_limits.py",
+        "tests/test_observe.py",
     ],
     "streamchat/stream.py": [
         "tests/test_stream_live.py", "tests/test_lifecycle.py", "tests/test_busy_process.py",
