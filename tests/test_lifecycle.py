@@ -724,3 +724,19 @@ def test_closing_while_the_server_has_not_answered_hangs_up_at_once():
         assert asked.wait(HANG_GUARD)
         stream.close()
         assert hung_up.wait(HANG_GUARD)
+
+
+def test_a_stream_peeked_with_next_can_be_handed_to_another_thread():
+    # Taking the first event with next() does not make this thread the stream's owner
+    # for good: a worker thread may read the rest.
+    with Loopback(Upstream().handler(chunk("a") + chunk("b") + OK_END)) as server:
+        stream = client(server).stream("hi")
+        first = next(stream)
+        rest: List[Any] = []
+        reader = threading.Thread(target=lambda: rest.extend(stream))
+        reader.start()
+        reader.join(HANG_GUARD)
+        assert not reader.is_alive()
+    events = [first, *rest]
+    assert "".join(e.text for e in events if e.type == "text") == "ab"
+    assert events[-1].type == "done"
