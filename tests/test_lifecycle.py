@@ -740,3 +740,17 @@ def test_a_stream_peeked_with_next_can_be_handed_to_another_thread():
     events = [first, *rest]
     assert "".join(e.text for e in events if e.type == "text") == "ab"
     assert events[-1].type == "done"
+
+
+def test_an_interrupt_wins_over_events_already_received_but_not_shown():
+    # The caller pressed stop after seeing "a": what had arrived with it is not shown.
+    with Loopback(Upstream().handler(chunk("a") + chunk("b") + chunk("c") + OK_END)) as server:
+        stream = client(server).stream("hi")
+        seen = next(stream)
+        while seen.type != "text":
+            seen = next(stream)
+        stream.interrupt()
+        after = next(stream)
+    assert seen.text == "a"
+    assert after.type == "cancelled"
+    assert stream.final().text == "a"
