@@ -36,7 +36,7 @@ import sys
 import time
 import types
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -248,35 +248,31 @@ class _Mutator(ast.NodeTransformer):
         self.generic_visit(node)
         return node
 
-    def visit_BinOp(self, node: ast.BinOp) -> Any:
+    def _swap_operator(self, node: Union[ast.BinOp, ast.AugAssign]) -> Optional[ast.AST]:
+        """Offer the node with its arithmetic operator swapped (+ for -, * for /, ...)."""
         swap = _BINOP_SWAPS.get(type(node.op))
-        if swap is not None and not _is_text(node.left):
-            new_op = swap
+        if swap is None:
+            return None
 
-            def make() -> ast.AST:
-                new = copy.deepcopy(node)
-                new.op = new_op()
-                return new
+        def make() -> ast.AST:
+            new = copy.deepcopy(node)
+            new.op = swap()
+            return new
 
-            mutant = self._offer(node, "operator", make)
+        return self._offer(node, "operator", make)
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        if not _is_text(node.left):
+            mutant = self._swap_operator(node)
             if mutant is not None:
                 return mutant
         self.generic_visit(node)
         return node
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
-        swap = _BINOP_SWAPS.get(type(node.op))
-        if swap is not None:
-            new_op = swap
-
-            def make() -> ast.AST:
-                new = copy.deepcopy(node)
-                new.op = new_op()
-                return new
-
-            mutant = self._offer(node, "operator", make)
-            if mutant is not None:
-                return mutant
+        mutant = self._swap_operator(node)
+        if mutant is not None:
+            return mutant
         node.value = self.visit(node.value)
         return node
 
