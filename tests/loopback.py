@@ -11,6 +11,15 @@ from typing import Callable, List, Optional
 Handler = Callable[["Exchange"], None]
 
 
+OK_END = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+"""The end of an OpenAI Chat stream: a stop chunk, then [DONE]."""
+
+
+def chunk(text: str) -> bytes:
+    """One OpenAI Chat SSE event carrying `text` as a content delta."""
+    return b'data: {"choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n' % text.encode()
+
+
 class Exchange:
     """One request as the handler sees it, with helpers to answer in any framing."""
 

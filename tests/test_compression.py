@@ -8,16 +8,11 @@ import zlib
 from typing import Any, Callable, List
 
 import pytest
-from loopback import Exchange, Loopback
+from loopback import OK_END, Exchange, Loopback, chunk
 
 import streamchat
 
 HANG_GUARD = 5.0  # only to fail instead of hanging; never a performance claim
-OK_END = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
-
-
-def chunk(text: str) -> bytes:
-    return b'data: {"choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n' % text.encode()
 
 
 def client(server: Loopback, **kwargs: Any) -> streamchat.Client:

@@ -9,18 +9,13 @@ from typing import Any, List, Optional, Tuple
 
 import pytest
 from conftest import wait_for_threads
-from loopback import Exchange, Loopback
+from loopback import OK_END, Exchange, Loopback, chunk
 
 import streamchat
 from streamchat.framing import FrameTooLargeError
 
 HANG_GUARD = 10.0  # only to fail instead of hanging; never a performance claim
 LIMIT = 64 * 1024
-OK_END = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
-
-
-def chunk(text: str) -> bytes:
-    return b'data: {"choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n' % text.encode()
 
 
 def make_client(server: Loopback, provider: str = "openai", **kwargs: Any) -> streamchat.Client:

@@ -15,18 +15,13 @@ from typing import Any, List, Optional
 
 import pytest
 from conftest import wait_for_threads
-from loopback import Exchange, Loopback
+from loopback import OK_END, Exchange, Loopback, chunk
 from timing import SchedulingLag
 
 import streamchat
 
 HANG_GUARD = 5.0  # only to fail instead of hanging; never a performance claim
 CLOSE_SEEN_WITHIN = 0.1  # the contract: the upstream sees the close within 100 ms
-OK_END = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
-
-
-def chunk(text: str) -> bytes:
-    return b'data: {"choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n' % text.encode()
 
 
 def client(server: Loopback, **kwargs: Any) -> streamchat.Client:

@@ -5,11 +5,10 @@ import threading
 
 import pytest
 from conftest import wait_for_threads
-from loopback import Loopback
+from loopback import OK_END, Loopback
 
 import streamchat
 
-OK_END = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
 HANG_GUARD = 5.0  # only to fail instead of hanging; never a performance claim
 
 
