@@ -26,12 +26,14 @@ class _Waiter:
     """Stands in an Event's waiter list; `set()` calls `release()` with its lock held,
     so the callback must be quick, must not raise and must not touch that Event."""
 
-    __slots__ = ("callback",)
+    __slots__ = ("callback", "fired")
 
     def __init__(self, callback: Callable[[], None]) -> None:
         self.callback = callback
+        self.fired = False
 
     def release(self) -> None:
+        self.fired = True
         try:
             self.callback()
         except Exception:  # an error here would break the caller's set()
@@ -57,6 +59,11 @@ def watch(event: Any, callback: Callable[[], None]) -> Optional[Unwatch]:
         callback()
 
     def unwatch() -> None:
+        if waiter.fired:
+            # set() has taken it off the list already. Not taking the lock matters when
+            # one Event stops a thousand streams: set() holds it while it calls every
+            # stream's abort, and each ending stream would queue up behind it.
+            return
         with condition:
             try:
                 waiters.remove(waiter)

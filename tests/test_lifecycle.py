@@ -279,6 +279,29 @@ def test_one_event_stops_every_stream_that_shares_it():
             assert upstream.closed.wait(HANG_GUARD)
 
 
+def test_a_stream_stopped_by_a_shared_event_ends_without_waiting_for_that_events_lock():
+    """`set()` holds the Event's lock while it stops every stream that shares it: a
+    stream that waited for that lock to stop watching would end only after all of them."""
+    stop = threading.Event()
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("x"))) as server:
+        stream = client(server).stream("hi", cancel=stop)
+        assert first_text(stream) == "x"
+        stop.set()
+        kinds: List[str] = []
+        ended = threading.Event()
+
+        def consume() -> None:
+            kinds.extend(e.type for e in stream)
+            ended.set()
+
+        with stop._cond:  # type: ignore[attr-defined]  # held, as during a long set()
+            threading.Thread(target=consume, daemon=True).start()
+            assert ended.wait(HANG_GUARD)
+        assert kinds == ["cancelled"]
+        assert upstream.closed.wait(HANG_GUARD)
+
+
 def test_a_callers_event_is_noticed_within_20_ms_on_a_silent_server():
     """Five sets at moments spread over 50 ms: a poll every 50 ms fails it."""
     latencies = []
