@@ -316,7 +316,9 @@ class Observer:
             logger.warning("%s %s stream failed: %s: %s", response.provider or self.provider,
                            response.model or self.model, type(error).__name__, error)
         elif response.finish_reason in ("cancelled", "paused"):
-            logger.warning("%s %s stream %s after %.3f s (%d characters of text)",
+            # INFO, not WARNING: the caller stopped it. A web app's Stop button, or a
+            # thousand streams stopped at once, is not something going wrong.
+            logger.info("%s %s stream %s after %.3f s (%d characters of text)",
                            response.provider or self.provider, response.model or self.model,
                            response.finish_reason, time.monotonic() - self._started,
                            len(response.text))
