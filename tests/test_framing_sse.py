@@ -7,6 +7,7 @@ import pytest
 from helpers import CHUNK_SIZES, split
 from sseclient import SSEClient
 
+from streamchat import framing
 from streamchat.framing import (
     DEFAULT_MAX_FRAME_BYTES,
     FrameTooLargeError,
@@ -171,3 +172,26 @@ def test_the_same_frames_as_sseclient_py_for_random_bodies_and_splits():
             assert outcome(sse_frames(chunks, max_frame_bytes=limit)) == expected, (body, chunks)
             shapes.add((bool(expected[0]), expected[1]))
     assert shapes == {(False, False), (True, False), (False, True), (True, True)}
+
+
+# -- what the fast path promises ---------------------------------------------------------
+#
+# The common shapes are read here only because it is cheaper: these pin that they are,
+# since sseclient-py or the general reader would give the same frames, just slower.
+
+def refuse(*args):
+    raise AssertionError("the common shapes must not take the slow path")
+
+
+@pytest.mark.parametrize("size", CHUNK_SIZES)
+def test_the_common_shapes_never_reach_sseclient_py(monkeypatch, size):
+    monkeypatch.setattr(framing, "SSEClient", refuse)
+    data = b"data:{}\n\nevent: delta\ndata: 1\ndata: 2\n\nevent:x\ndata:  y\n\n"
+    assert frames(data, size) == [("message", "{}"), ("delta", "1\n2"), ("x", " y")]
+
+
+@pytest.mark.parametrize("size", CHUNK_SIZES)
+def test_the_two_commonest_shapes_are_read_without_a_call_per_event(monkeypatch, size):
+    monkeypatch.setattr(framing, "_frame_of", refuse)
+    data = b"data: {}\n\nevent: delta\ndata: 1\n\nevent: \ndata: 2\n\n"
+    assert frames(data, size) == [("message", "{}"), ("delta", "1"), ("message", "2")]
