@@ -9,11 +9,12 @@ here; every other event (a comment, `id`, `retry`, an unknown field, a line with
 colon) goes to sseclient-py, the parser of record, and tests/test_framing_sse.py holds
 the two to the same frames on random bodies cut at random places. The common shapes are
 read here for speed: sseclient-py's line-by-line work in Python cost more than the
-json.loads of the event itself, 1.0 to 1.9 json.loads units per event on bodies read in
-64 KiB pieces, against 0.35 to 0.55 units for this loop, the cleaner included
-(`python -m benchmarks --scenario breakdown`; most of what is left is the split, one
-string and one Frame per event). `_ChunkCleaner` does what both leave out: UTF-8 repair,
-the BOM, CR and CRLF line ends and the size limit. Spec:
+json.loads of the event itself, 1.0 to 1.9 json.loads units per event on the benchmark
+bodies read in 64 KiB pieces, against 0.35 to 0.6 units for this loop, the cleaner
+included (old and new timed interleaved; `python -m benchmarks --scenario breakdown`
+gives the rows). Most of what is left is the split, one string and one Frame per event.
+`_ChunkCleaner` does what both leave out: UTF-8 repair, the BOM, CR and CRLF line ends
+and the size limit. Spec:
 https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
 """
 
