@@ -77,16 +77,20 @@ def test_retries_and_fallbacks_warn_and_every_attempt_has_its_line(server, caplo
     assert "falling back to anthropic m" in warnings[1]
 
 
-def test_an_interrupted_stream_is_an_info_line_not_a_warning(server, caplog):
-    caplog.set_level(logging.INFO, logger="streamchat")
+def interrupted_after_first_text(server: FakeServer) -> streamchat.Stream:
     server.enqueue(text="one two three four five six", chunk_size=3, stall_after=3)
     stream = client(server).stream("hi")
-
     for event in stream:
         if event.type == "text":
             stream.interrupt()
-
     server.release()
+    return stream
+
+
+def test_an_interrupted_stream_is_an_info_line_not_a_warning(server, caplog):
+    caplog.set_level(logging.INFO, logger="streamchat")
+    interrupted_after_first_text(server)
+
     attempt, ended = lines(caplog, logging.INFO)
     assert "finish=interrupted" in attempt.getMessage()
     assert "stream cancelled" in ended.getMessage()
@@ -96,14 +100,8 @@ def test_an_interrupted_stream_is_an_info_line_not_a_warning(server, caplog):
 def test_an_interrupted_stream_makes_no_log_record_at_the_default_level(server, caplog):
     """A thousand streams stopped at once must not build a thousand records nobody reads."""
     caplog.set_level(logging.WARNING, logger="streamchat")
-    server.enqueue(text="one two three four five six", chunk_size=3, stall_after=3)
-    stream = client(server).stream("hi")
+    stream = interrupted_after_first_text(server)
 
-    for event in stream:
-        if event.type == "text":
-            stream.interrupt()
-
-    server.release()
     assert stream.final().finish_reason == "cancelled"
     assert [r for r in caplog.records if r.name == "streamchat"] == []
 
