@@ -772,3 +772,23 @@ def test_an_interrupt_wins_over_events_already_received_but_not_shown():
     assert seen.text == "a"
     assert after.type == "cancelled"
     assert stream.final().text == "a"
+
+
+def test_a_loop_that_has_ended_lets_another_thread_read_the_stream():
+    """The one-consumer rule holds while a loop runs, not for ever: a hand-off to a
+    worker thread after the loop (a web view's cleanup, say) reads the ended stream."""
+    with Loopback(Upstream().handler(chunk("all") + OK_END)) as server:
+        stream = client(server).stream("hi")
+        assert [e.type for e in stream][-1] == "done"
+        read: List[Any] = []
+
+        def later() -> None:
+            try:
+                read.append([e.type for e in stream])
+            except BaseException as exc:
+                read.append(exc)
+
+        reader = threading.Thread(target=later)
+        reader.start()
+        reader.join(HANG_GUARD)
+        assert read == [[]]
