@@ -792,3 +792,14 @@ def test_a_loop_that_has_ended_lets_another_thread_read_the_stream():
         reader.start()
         reader.join(HANG_GUARD)
         assert read == [[]]
+
+
+def test_next_in_the_thread_whose_loop_holds_the_stream_is_not_a_second_consumer():
+    """Only another thread is refused: a loop that peeks with next() on the Stream itself
+    is still the one consumer, and every event is handed over once."""
+    with Loopback(Upstream().handler(chunk("a") + chunk("b") + OK_END)) as server:
+        stream = client(server).stream("hi")
+        events = iter(stream)
+        seen = [next(events).type, next(stream).type]
+        seen += [e.type for e in events]
+        assert sorted(seen) == ["done", "start", "text", "text"]
