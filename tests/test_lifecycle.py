@@ -803,3 +803,19 @@ def test_next_in_the_thread_whose_loop_holds_the_stream_is_not_a_second_consumer
         seen = [next(events).type, next(stream).type]
         seen += [e.type for e in events]
         assert sorted(seen) == ["done", "start", "text", "text"]
+
+
+def test_a_loop_left_early_does_not_raise_an_on_end_verdict_from_its_iterators_close():
+    """Leaving a loop must not raise from `close()` (nor print "Exception ignored" when
+    the iterator is dropped): an on_end verdict is kept on the stream instead."""
+
+    def refuse(stream: streamchat.Stream) -> None:
+        raise streamchat.StreamChatError("the answer was refused")
+
+    with Loopback(Upstream().handler(chunk("x"))) as server:
+        stream = client(server).stream("hi", on_end=refuse)
+        events = iter(stream)
+        assert next(events).type == "start"
+        events.close()
+        assert isinstance(stream.error, streamchat.StreamChatError)
+        assert "refused" in str(stream.error)
