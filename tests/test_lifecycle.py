@@ -5,13 +5,14 @@ threads on one Stream. The server records the moment it sees the connection clos
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
 import sys
 import threading
 import time
-from typing import Any, List, Optional
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 from conftest import wait_for_threads
@@ -279,15 +280,22 @@ def test_one_event_stops_every_stream_that_shares_it():
             assert upstream.closed.wait(HANG_GUARD)
 
 
-def test_a_stream_stopped_by_a_shared_event_ends_without_waiting_for_that_events_lock():
-    """`set()` holds the Event's lock while it stops every stream that shares it: a
-    stream that waited for that lock to stop watching would end only after all of them."""
+@contextlib.contextmanager
+def stopped_by_its_event() -> Iterator[Tuple[threading.Event, streamchat.Stream, Upstream]]:
+    """A stream with a caller's cancel Event, its first text shown, then the Event set."""
     stop = threading.Event()
     upstream = Upstream()
     with Loopback(upstream.handler(chunk("x"))) as server:
         stream = client(server).stream("hi", cancel=stop)
         assert first_text(stream) == "x"
         stop.set()
+        yield stop, stream, upstream
+
+
+def test_a_stream_stopped_by_a_shared_event_ends_without_waiting_for_that_events_lock():
+    """`set()` holds the Event's lock while it stops every stream that shares it: a
+    stream that waited for that lock to stop watching would end only after all of them."""
+    with stopped_by_its_event() as (stop, stream, upstream):
         kinds: List[str] = []
         ended = threading.Event()
 
@@ -330,12 +338,7 @@ def test_a_callers_event_is_noticed_within_20_ms_on_a_silent_server():
 def test_a_callers_event_stops_the_stream_before_set_returns():
     """Heard, not polled: by the time `set()` returns the stream has stopped itself and
     shut its socket, whatever the consumer is doing."""
-    stop = threading.Event()
-    upstream = Upstream()
-    with Loopback(upstream.handler(chunk("x"))) as server:
-        stream = client(server).stream("hi", cancel=stop)
-        assert first_text(stream) == "x"
-        stop.set()
+    with stopped_by_its_event() as (_, stream, upstream):
         assert stream._worker.stop.is_set()
         assert upstream.closed.wait(HANG_GUARD)
         assert [e.type for e in stream] == ["cancelled"]
