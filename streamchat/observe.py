@@ -319,9 +319,9 @@ class Observer:
             # INFO, not WARNING: the caller stopped it. A web app's Stop button, or a
             # thousand streams stopped at once, is not something going wrong.
             logger.info("%s %s stream %s after %.3f s (%d characters of text)",
-                           response.provider or self.provider, response.model or self.model,
-                           response.finish_reason, time.monotonic() - self._started,
-                           len(response.text))
+                        response.provider or self.provider, response.model or self.model,
+                        response.finish_reason, time.monotonic() - self._started,
+                        len(response.text))
         if self.trace is not None:
             self.trace.end(response, error, self._last)
         if self._on_response is not None:
