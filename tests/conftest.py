@@ -1,3 +1,4 @@
+import gc
 import os
 import threading
 import time
@@ -47,3 +48,14 @@ def wait_for_threads(baseline: int, timeout: float = 2.0) -> int:
 @pytest.fixture
 def thread_baseline():
     return threading.active_count()
+
+
+@pytest.fixture
+def no_collector():
+    """Cleanup must not depend on the cycle collector (a notebook may never run it)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -60,17 +60,6 @@ class Upstream:
         return self.closed_at - since - lag.worst
 
 
-@pytest.fixture
-def no_collector():
-    """Cleanup must not depend on the cycle collector (a notebook may never run it)."""
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 # -- 1. abandoned streams are freed by reference counting alone ---------------------------
 
 
@@ -700,6 +689,14 @@ def test_close_from_another_thread_lets_the_consumer_end_its_own_loop():
         assert kinds == ["start", "text", "cancelled"]
         assert upstream.closed.wait(HANG_GUARD)
         assert not stream._worker.thread.is_alive(), "close() waits briefly for the worker"
+
+
+def test_close_returns_once_the_worker_has_ended():
+    with Loopback(Upstream().handler(chunk("x"))) as server:
+        stream = client(server).stream("hi")
+        assert first_text(stream) == "x"
+        stream.close()
+        assert not stream._worker.thread.is_alive()
 
 
 def test_a_failed_stream_reports_its_error_and_partial():

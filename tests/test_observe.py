@@ -4,7 +4,6 @@ attempt and on_response exactly once per stream, whose exceptions never break it
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from typing import Any, List, Optional, Tuple
@@ -203,6 +202,23 @@ def test_on_request_sees_every_attempt_with_masked_credentials(server, no_backof
     assert KEY not in repr(info)
 
 
+def test_on_request_may_veto_the_attempt_by_closing_its_own_stream(server, caplog):
+    caplog.set_level(logging.INFO, logger="streamchat")
+    streams: List[streamchat.Stream] = []
+    made = threading.Event()
+
+    def veto(info: RequestInfo) -> None:
+        assert made.wait(5)
+        streams[0].close()  # from the worker thread, which close() must not wait for
+
+    streams.append(client(server, on_request=veto).stream("hi"))
+    made.set()
+
+    assert [event.type for event in streams[0]] == ["cancelled"]
+    assert server.requests == []
+    assert not [r for r in caplog.records if "hook raised" in r.getMessage()]
+
+
 Ended = List[Tuple[ChatResponse, Optional[StreamChatError]]]
 
 
@@ -247,17 +263,26 @@ def test_on_response_once_for_an_interrupt_and_for_a_close(server):
     assert all(e is None for _, e in ended)
 
 
-def test_a_dropped_stream_is_reported_once_when_collected(server):
+def test_a_dropped_stream_is_reported_once_when_dropped(server, no_collector):
     ended: Ended = []
     server.enqueue(text="never read", stall_after=1)
     stream = client(server, on_response=lambda r, e: ended.append((r, e))).stream("hi")
     assert server.wait_for_requests(1)
 
     del stream
-    gc.collect()
     server.release()
 
     assert len(ended) == 1 and ended[0][0].finish_reason == "cancelled"
+
+
+def test_a_stream_that_ended_is_not_reported_again_when_dropped(server, no_collector):
+    ended: Ended = []
+    stream = client(server, on_response=lambda r, e: ended.append((r, e))).stream("hi")
+    stream.final()
+
+    del stream
+
+    assert [r.finish_reason for r, _ in ended] == ["stop"]
 
 
 def test_per_call_hooks_replace_the_clients(server):

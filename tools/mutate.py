@@ -57,6 +57,7 @@ TESTS: Dict[str, List[str]] = {
         "tests/test_stream_live.py", "tests/test_lifecycle.py", "tests/test_busy_process.py",
         "tests/test_web.py", "tests/test_chat.py", "tests/test_client.py",
         "tests/test_observe.py", "tests/test_structured_output.py", "tests/test_notebook.py",
+        "tests/test_rate_limits.py",
     ],
 }
 """The tests that pin each module; a module not listed needs `--tests`."""
