@@ -51,7 +51,9 @@ TESTS: Dict[str, List[str]] = {
     "streamchat/worker.py": [
         "tests/test_stream_live.py", "tests/test_fallback.py", "tests/test_fault_matrix.py",
         "tests/test_lifecycle.py", "tests/test_deadlines.py", "tests/test_rate_limits.py",
-        "tests/test_observe.py",
+        "tests/test_observe.py", "tests/test_retry_policy.py", "tests/test_retry_after.py",
+        "tests/test_hostile_servers.py", "tests/test_secrets.py", "tests/test_errors_after_200.py",
+        "tests/test_otel.py", "tests/test_compression.py", "tests/test_connection_pool.py",
     ],
     "streamchat/stream.py": [
         "tests/test_stream_live.py", "tests/test_lifecycle.py", "tests/test_busy_process.py",
