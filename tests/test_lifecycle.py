@@ -9,6 +9,7 @@ import contextlib
 import gc
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -505,6 +506,38 @@ def test_a_worker_that_dies_is_reported_not_waited_for(monkeypatch):
         client(server).complete("hi")
     assert "worker ended without a result" in str(info.value)
     dying[0].join(HANG_GUARD)  # its exception is reported here, not in a later test
+
+
+def test_an_unexpected_exception_in_the_worker_is_a_protocol_error_naming_the_provider(
+        monkeypatch):
+    import streamchat.worker
+
+    def broken(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        raise KeyError("choices")  # a decoder bug, or a shape nobody foresaw
+
+    monkeypatch.setattr(streamchat.worker, "frames_for", broken)
+    with Loopback(Upstream().handler(chunk("x"))) as server, \
+            pytest.raises(streamchat.ProtocolError) as info:
+        client(server).complete("hi")
+    assert "openai sent something streamchat could not process: KeyError" in str(info.value)
+    assert info.value.provider == "openai"
+
+
+def test_a_script_that_ends_with_a_stream_open_exits_at_once():
+    # The worker is a daemon thread: a forgotten stream on a silent server must not hold
+    # the interpreter's exit until the idle deadline (60 s here).
+    script = (
+        "import streamchat, sys\n"
+        "client = streamchat.Client('openai', model='m', api_key='k', base_url=sys.argv[1],\n"
+        "                           timeouts=streamchat.Timeouts(first_token=60, idle=60))\n"
+        "events = iter(client.stream('hi'))  # kept: leaving a loop would stop it\n"
+        "print([next(events).type, next(events).text])\n"
+    )
+    with Loopback(Upstream().handler(chunk("x"))) as server:
+        done = subprocess.run([sys.executable, "-c", script, server.url + "/v1"],
+                              capture_output=True, text=True, timeout=HANG_GUARD * 2)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "['start', 'x']\n"
 
 
 # -- connections a failed stream leaves behind ---------------------------------------------

@@ -116,6 +116,22 @@ def test_a_failed_stream_warns_once(server, caplog):
     assert "stream failed: AuthenticationError" in warning.getMessage()
 
 
+def test_a_request_never_sent_has_no_attempt_line(caplog):
+    caplog.set_level(logging.INFO, logger="streamchat")
+
+    def broken() -> str:
+        raise RuntimeError("no credential available")
+
+    azure = streamchat.Client("azure", model="dep", base_url="http://127.0.0.1:9",
+                              token_provider=broken)
+    with pytest.raises(streamchat.AuthenticationError):
+        azure.complete("hi")
+
+    assert lines(caplog, logging.INFO) == []
+    [failed] = lines(caplog, logging.WARNING)
+    assert "stream failed: AuthenticationError" in failed.getMessage()
+
+
 def test_debug_shows_the_request_body_with_credentials_masked(server, caplog):
     caplog.set_level(logging.DEBUG, logger="streamchat")
     server.enqueue(text="ok")
