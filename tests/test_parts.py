@@ -56,6 +56,24 @@ def test_a_url_names_its_media_type_by_extension_or_leaves_it_unknown():
     assert Image(url="https://example.com/render").media_type is None
 
 
+def test_a_data_url_is_content_with_its_declared_or_sniffed_media_type():
+    encoded = base64.b64encode(PNG).decode()
+    assert Image(url=f"data:image/png;base64,{encoded}") == Image(data=PNG)
+    assert Image(url=f"DATA:;base64,{encoded}").media_type == "image/png"
+    notes = Document(url="data:text/plain;charset=utf-8,Meeting%20at%20noon.")
+    assert (notes.url, notes.data, notes.media_type) == (None, b"Meeting at noon.", "text/plain")
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("data:image/png;base64", "without a comma"),
+    ("data:image/png;base64,not*base64", "base64 is invalid"),
+    ("data:image/png;base64," + base64.b64encode(PNG).decode(), "use Image"),
+])
+def test_a_bad_data_url_says_what_is_wrong(url, message):
+    with pytest.raises(ConfigurationError, match=message):
+        Audio(url=url)
+
+
 @pytest.mark.parametrize("fields", [{}, {"data": PNG, "url": "https://x/cat.png"},
                                     {"url": "https://x/a.png", "file_id": "file-1"}])
 def test_exactly_one_source(fields):
@@ -105,7 +123,7 @@ def test_repr_and_errors_never_show_a_urls_credentials():
     audio = Audio(url=f"https://user:{key}@files.example/a.wav?key={key}#t=1")
     assert repr(audio) == "Audio(url='https://files.example/a.wav?...', media_type='audio/wav')"
     inline = Image(url="data:image/png;base64," + "A" * 5000)
-    assert repr(inline) == "Image(url='data:image/png;base64,...')"
+    assert repr(inline) == "Image(data=<3750 bytes>, media_type='image/png')"
     client = Client(provider="ollama", api_key=key, base_url="http://127.0.0.1:9")
     with pytest.raises(ConfigurationError) as caught:
         client.stream([audio, "what is this?"], model="m")

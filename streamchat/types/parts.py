@@ -181,8 +181,6 @@ def _shown_url(url: str) -> str:
     # A signed URL's query (a key=, a signature) and a URL's user:password are credentials:
     # a repr, and every error that quotes the part, says where the file is, not what opens it.
     split = urllib.parse.urlsplit(url)
-    if split.scheme == "data":
-        return f"data:{split.path.split(',', 1)[0]},..."
     host = split.netloc.rpartition("@")[2]
     return urllib.parse.urlunsplit(
         (split.scheme, host, split.path, "..." if split.query else "", "")
@@ -237,6 +235,14 @@ def _settled(kind: str, fields: Dict[str, Any]) -> Dict[str, Any]:
         raise ConfigurationError(
             f"{kind} needs exactly one of data=, url= or file_id= ({given} given)"
         )
+    url = fields.get("url")
+    if isinstance(url, str) and url[:5].lower() == "data:":
+        # Content, not a location: kept as bytes, so that every provider gets it the way
+        # it takes inline content (Anthropic, Gemini and Ollama fetch no data: URLs).
+        content, declared = _from_data_url(kind, url)
+        fields.update(url=None, data=content)
+        if fields.get("media_type") is None:
+            fields["media_type"] = declared
     data = fields.get("data")
     if isinstance(data, str):
         data = fields["data"] = _decoded(data)
@@ -257,6 +263,21 @@ def _settled(kind: str, fields: Dict[str, Any]) -> Dict[str, Any]:
         _check_family(kind, media_type)
         fields["media_type"] = media_type
     return fields
+
+
+def _from_data_url(kind: str, url: str) -> Tuple[bytes, Optional[str]]:
+    """The bytes and media type of a `data:[<type>][;base64],<data>` URL (RFC 2397)."""
+    header, comma, payload = url[5:].partition(",")
+    if not comma:
+        raise ConfigurationError(f"{kind}(url=...) is a data: URL without a comma before its data")
+    params = [p.strip() for p in header.split(";")]
+    media_type = params[0].lower() or None
+    if params[-1].lower() != "base64":
+        return urllib.parse.unquote_to_bytes(payload), media_type
+    try:
+        return base64.b64decode(urllib.parse.unquote(payload), validate=True), media_type
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigurationError(f"{kind}(url=...) is a data: URL whose base64 is invalid") from exc
 
 
 def _check_family(kind: str, media_type: str) -> None:
