@@ -53,7 +53,8 @@ class Endpoint:
 
 
 class FrameLike(Protocol):
-    """A frame from `streamchat.framing` or an sseclient-py Event."""
+    """What a decoder reads: a `streamchat.framing.Frame`, or anything with its two fields
+    (a test's hand-made frame); the wires need not import the framing layer."""
 
     event: str
     data: str
