@@ -72,6 +72,9 @@ class Stream(Generic[Parsed]):
         self._farewell: Optional[Event] = None
         """The `cancelled` or `paused` event that ended the stream, until handed over."""
         self._lock = threading.Lock()
+        self._ending = threading.RLock()
+        """Held while the stream ends: a second end, or final() in another thread, waits
+        for the first to be whole (an on_end callback may read the stream: reentrant)."""
         self._owner: Optional[object] = None
         """The iteration in progress (a token per iterator or `next()` call)."""
         self._owner_thread = 0
@@ -245,24 +248,27 @@ class Stream(Generic[Parsed]):
                 raise
 
     def _end(self, error: Optional[StreamChatError]) -> None:
-        self._finished = True
-        if self._unwatch is not None:
-            self._unwatch()
-        snapshot = self._fold()
-        if error is not None:
-            error.partial = snapshot
-            self._error = error
-        else:
-            self._response = snapshot
-        if self._on_end is not None:
-            try:
-                self._on_end(self)
-            except StreamChatError as exc:
-                # A callback's verdict (structured output that does not validate) ends
-                # the stream as a failure, with the response as its partial.
-                exc.partial = exc.partial or snapshot
-                self._error, error = exc, exc
-        self._report(snapshot, error)
+        with self._ending:
+            if self._finished:
+                return  # another thread (a close() from a Stop button) ended it first
+            self._finished = True
+            if self._unwatch is not None:
+                self._unwatch()
+            snapshot = self._fold()
+            if error is not None:
+                error.partial = snapshot
+                self._error = error
+            else:
+                self._response = snapshot
+            if self._on_end is not None:
+                try:
+                    self._on_end(self)
+                except StreamChatError as exc:
+                    # A callback's verdict (structured output that does not validate)
+                    # ends the stream as a failure, with the response as its partial.
+                    exc.partial = exc.partial or snapshot
+                    self._error, error = exc, exc
+        self._report(snapshot, error)  # hooks run with nothing held
         if error is not None:
             raise error
 
@@ -302,6 +308,8 @@ class Stream(Generic[Parsed]):
         After the loop has ended (even by an interrupt) this returns at once: it is the
         way to get the response without an Optional in typed code."""
         for _ in self:
+            pass
+        with self._ending:  # an end under way in another thread is waited for
             pass
         if self._error is not None:
             raise self._error

@@ -732,6 +732,34 @@ def test_close_returns_once_the_worker_has_ended():
         assert not stream._worker.thread.is_alive()
 
 
+def test_final_waits_for_a_close_under_way_in_another_thread(monkeypatch):
+    # A "Stop" button's close() and the request thread's final() at the same moment:
+    # final() must give the closed stream's response, not find it half-ended.
+    folding, go = threading.Event(), threading.Event()
+    fold = streamchat.Stream._fold
+
+    def slow_fold(self: streamchat.Stream) -> streamchat.ChatResponse:
+        if threading.current_thread().name == "closer":
+            folding.set()
+            assert go.wait(HANG_GUARD)
+        return fold(self)
+
+    monkeypatch.setattr(streamchat.Stream, "_fold", slow_fold)
+    with Loopback(Upstream().handler(chunk("x"))) as server:
+        stream = client(server).stream("hi")
+        closer = threading.Thread(target=stream.close, name="closer")
+        closer.start()
+        assert folding.wait(HANG_GUARD)
+        outcome: List[Any] = []
+        reader = threading.Thread(target=lambda: outcome.append(stream.final()))
+        reader.start()
+        reader.join(0.2)  # it waits for the close (a reader that did not would end here)
+        go.set()
+        reader.join(HANG_GUARD)
+        closer.join(HANG_GUARD)
+    assert [r.finish_reason for r in outcome] == ["cancelled"]
+
+
 def test_a_failed_stream_reports_its_error_and_partial():
     def truncated(ex: Exchange) -> None:
         ex.start(framing="chunked")

@@ -230,7 +230,8 @@ def test_on_request_may_veto_the_attempt_by_closing_its_own_stream(server, caplo
     streams.append(client(server, on_request=veto).stream("hi"))
     made.set()
 
-    assert [event.type for event in streams[0]] == ["cancelled"]
+    # Closed before this thread iterates, or while it does: cancelled either way.
+    assert streams[0].final().finish_reason == "cancelled"
     assert server.requests == []
     assert not [r for r in caplog.records if "hook raised" in r.getMessage()]
 
