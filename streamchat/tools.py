@@ -83,20 +83,17 @@ class Run:
         if max_rounds < 1:
             raise ConfigurationError(f"max_rounds must be at least 1, not {max_rounds}")
         self.chat = chat
-        self.responses: List[ChatResponse] = []
-        self._functions = functions
-        self._max_rounds = max_rounds
-        self._options = {**options, "tools": specs}
-        self._stop = threading.Event()
-        self._done = False
-        # The first round starts at once, so a turn in progress is reported here.
-        self._stream: Stream = chat.stream(prompt, **self._options)
-        self._events = self._generate()
+        # The loop's state is apart from the Run, and only the generator holds it: a Run
+        # dropped in the middle of a loop (a break without `with`) is freed at once by
+        # reference counting, which closes the round in progress and frees the Chat.
+        self._loop = _Loop(chat, functions, max_rounds, {**options, "tools": specs}, prompt)
+        self._events = self._loop.events()
+        self.responses: List[ChatResponse] = self._loop.responses
 
     @property
     def response(self) -> Optional[ChatResponse]:
         """The last answer, once the loop has ended."""
-        return self.responses[-1] if self.responses and self._done else None
+        return self.responses[-1] if self.responses and self._loop.done else None
 
     def __iter__(self) -> Iterator[Union[Event, ToolResultEvent]]:
         return self
@@ -118,22 +115,44 @@ class Run:
 
     def interrupt(self) -> None:
         """Stop from any thread: the round in progress ends as cancelled, no tool runs after."""
-        self._stop.set()
-        self._stream.interrupt()
+        self._loop.stop.set()
+        self._loop.stream.interrupt()
 
     def close(self) -> None:
         """Stop the loop and the round in progress; the history keeps what arrived."""
-        self._stop.set()
-        self._stream.close()
+        self._loop.stop.set()
+        self._loop.stream.close()
         self._events.close()
 
-    def _generate(self) -> Generator[Union[Event, ToolResultEvent], None, None]:
+
+class _Loop:
+    """The rounds of one `Run`: what its generator reads and writes."""
+
+    def __init__(
+        self,
+        chat: Conversation,
+        functions: Dict[str, Callable[..., Any]],
+        max_rounds: int,
+        options: Dict[str, Any],
+        prompt: Optional[Prompt],
+    ) -> None:
+        self.chat = chat
+        self.functions = functions
+        self.max_rounds = max_rounds
+        self.options = options
+        self.responses: List[ChatResponse] = []
+        self.stop = threading.Event()
+        self.done = False
+        # The first round starts at once, so a turn in progress is reported here.
+        self.stream: Stream = chat.stream(prompt, **options)
+
+    def events(self) -> Generator[Union[Event, ToolResultEvent], None, None]:
         rounds = 0
         while True:
             rounds += 1
             if rounds > 1:
-                self._stream = self.chat.stream(None, **self._options)
-            stream = self._stream
+                self.stream = self.chat.stream(None, **self.options)
+            stream = self.stream
             try:
                 yield from stream
             finally:
@@ -142,15 +161,15 @@ class Run:
                 stream.close()
             response = stream.final()
             self.responses.append(response)
-            if response.provider_finish_reason == "pause_turn" and rounds < self._max_rounds:
+            if response.provider_finish_reason == "pause_turn" and rounds < self.max_rounds:
                 # NOTE: Anthropic paused a long server tool turn; the answer so far, sent
                 # back as the last message, is what continues it.
                 continue
             if response.finish_reason in ("cancelled", "paused") or not response.tool_calls:
-                self._done = True
+                self.done = True
                 return
-            if rounds >= self._max_rounds:
-                self._done = True
+            if rounds >= self.max_rounds:
+                self.done = True
                 raise ToolRoundsExceededError(
                     f"the model still asked for tools after {rounds} rounds; raise "
                     "max_rounds, or answer the calls with add_tool_result() and send()",
@@ -158,15 +177,15 @@ class Run:
                     partial=response,
                 )
             for call in response.tool_calls:
-                if self._stop.is_set():
+                if self.stop.is_set():
                     break
-                result, failed = execute(self._functions, call)
+                result, failed = execute(self.functions, call)
                 message = self.chat.add_tool_result(call.id, result)
                 yield ToolResultEvent(
                     id=call.id, name=call.name, result=message.text, is_error=failed
                 )
-            if self._stop.is_set():
-                self._done = True
+            if self.stop.is_set():
+                self.done = True
                 return
 
 

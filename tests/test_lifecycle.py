@@ -76,6 +76,23 @@ def test_breaking_out_of_a_loop_without_with_closes_the_connection(no_collector,
     assert wait_for_threads(thread_baseline) <= thread_baseline
 
 
+def test_breaking_out_of_a_chat_run_loop_closes_the_connection(no_collector, thread_baseline):
+    def weather(city: str) -> str:
+        return "7 C"
+
+    upstream = Upstream()
+    with Loopback(upstream.handler(chunk("first"))) as server:
+        chat = client(server).chat()
+        for event in chat.run("hi", tools=[weather]):
+            if event.type == "text":
+                break
+        left = time.monotonic()
+        assert upstream.seen_within(left) < CLOSE_SEEN_WITHIN
+        with chat.stream("again"):  # the turn has ended: the conversation can go on
+            pass
+    assert wait_for_threads(thread_baseline) <= thread_baseline
+
+
 def test_an_exception_in_the_loop_body_closes_the_connection(no_collector):
     upstream = Upstream()
 
