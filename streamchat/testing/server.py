@@ -263,6 +263,9 @@ class _ClientGone(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The headers, the body and the last chunk are separate writes: with Nagle's algorithm
+    # each waits for the client's delayed ACK of the one before, 40 ms per response.
+    disable_nagle_algorithm = True
     server: FakeServer
 
     def version_string(self) -> str:
