@@ -352,16 +352,17 @@ class _Handler(BaseHTTPRequestHandler):
             if cut:
                 first = rendered.body[: max(1, len(rendered.body) // 3)]
                 self._send(first, chunked)
-            else:
-                self._body(script, rendered, chunked)
-                if chunked:
-                    self._guard(lambda: self.wfile.write(b"0\r\n\r\n"))
+            elif not self._body(script, rendered, chunked) and chunked:
+                self._guard(lambda: self.wfile.write(b"0\r\n\r\n"))
         except _ClientGone:
             close = True
         if close:
             self.close_connection = True
 
-    def _body(self, script: Script, rendered: Rendered, chunked: bool) -> None:
+    def _body(self, script: Script, rendered: Rendered, chunked: bool) -> bool:
+        """Write the frames; True when the last chunk went out with them. It goes in the
+        same write, so that the end of the body is there when the client looks for it
+        after the terminal event (and the connection is kept for the next request)."""
         frames = rendered.frames
         stall_at = script.stall_after
         keepalive = rendered.keepalive if script.keepalive else None
@@ -378,18 +379,23 @@ class _Handler(BaseHTTPRequestHandler):
                 j = i + 1
             else:
                 j = stall_at if stall_at is not None and stall_at > i else len(frames)
-            self._send(b"".join(frames[i:j]), chunked)
+            ends = chunked and j == len(frames) and stall_at is None
+            self._send(b"".join(frames[i:j]), chunked, ends)
+            if ends:
+                return True
             i = j
         if stall_at is not None:
             # A stall at or past the last frame keeps the body open after the terminal event.
             self._stall(keepalive, script.keepalive, chunked)
+        return False
 
-    def _send(self, data: bytes, chunked: bool) -> None:
-        if not data:
-            return
-        if chunked:
+    def _send(self, data: bytes, chunked: bool, last: bool = False) -> None:
+        if chunked and data:
             data = b"%x\r\n%s\r\n" % (len(data), data)
-        self._guard(lambda: self.wfile.write(data))
+        if last:
+            data += b"0\r\n\r\n"
+        if data:
+            self._guard(lambda: self.wfile.write(data))
 
     def _guard(self, write: Any) -> None:
         try:
