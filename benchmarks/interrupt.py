@@ -8,7 +8,7 @@ import os
 import statistics
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from benchmarks import clients
 from benchmarks.context import Context, log
@@ -112,10 +112,14 @@ def idle_child(mode: str, streams: int, port: int) -> Dict[str, Any]:
     """In a fresh process: `streams` threads each wait on a stream from one Client whose
     server has gone silent after one event; all are stopped at once, by setting the one
     cancel Event they share or by calling each one's interrupt(). Times until every
-    caller's loop has ended, and what is left behind."""
+    caller's loop has ended, and what is left behind.
+
+    Mode "floor" is the same with the floor's loop (requests, read1, json.loads), each
+    socket shut down from one thread: what a thread per stream costs on this machine
+    with no library in the way."""
     base_threads, base_fds = threading.active_count(), open_fds()
-    lib = clients.StreamChat()
-    client = lib.client("openai", f"http://127.0.0.1:{port}/silent/openai/1/chunked/idle")
+    base = f"http://127.0.0.1:{port}/silent/openai/1/chunked/idle"
+    lib: clients.Client = clients.Floor() if mode == "floor" else clients.StreamChat()
     stop = threading.Event()
     lock = threading.Lock()
     handles: List[Any] = []
@@ -125,19 +129,35 @@ def idle_child(mode: str, streams: int, port: int) -> Dict[str, Any]:
     failures: List[str] = []
     finished = threading.Semaphore(0)
 
+    def kinds() -> Iterator[str]:
+        if isinstance(lib, clients.StreamChat):
+            stream = lib.client("openai", base).stream(
+                clients.PROMPT, cancel=stop if mode == "event" else None)
+            with lock:
+                handles.append(stream.interrupt)
+            return (event.type for event in stream)
+        handle = lib.open("openai", base)
+        with lock:
+            handles.append(handle.cleanup)  # the socket's shutdown
+        return floor_kinds(handle.texts)
+
+    def floor_kinds(texts: Iterator[str]) -> Iterator[str]:
+        try:
+            for _ in texts:
+                yield "text"
+        except Exception:
+            return  # urllib3 fails the read of a socket shut down: the loop is over
+
     def one() -> None:
         try:
-            stream = client.stream(clients.PROMPT, cancel=stop if mode == "event" else None)
-            with lock:
-                handles.append(stream)
-            events = iter(stream)
-            for event in events:
-                if event.type == "text":
+            events = kinds()
+            for kind in events:
+                if kind == "text":
                     break
             waiting.release()
-            kinds = [event.type for event in events]
+            rest = list(events)
             ends.append(time.perf_counter())
-            last.append(kinds[-1] if kinds else "none")
+            last.append(rest[-1] if rest else "ended")  # the floor's loop just ends
         except Exception as exc:
             failures.append(repr(exc))
             waiting.release()
@@ -158,8 +178,8 @@ def idle_child(mode: str, streams: int, port: int) -> Dict[str, Any]:
     if mode == "event":
         stop.set()
     else:
-        for stream in handles:
-            stream.interrupt()
+        for stop_one in handles:
+            stop_one()
     for _ in range(streams):
         finished.acquire(timeout=10)
     for thread in threads:
@@ -182,27 +202,32 @@ def idle_child(mode: str, streams: int, port: int) -> Dict[str, Any]:
 
 def idle_rows(ctx: Context) -> None:
     n = ctx.settings.idle_streams
+    floor = idle_run(ctx, "floor")
+    floor_worst = "-" if floor is None or floor["worst"] is None else ms(floor["worst"])
     for mode, label in IDLE_MODES.items():
         case = f"{n:,} idle streams, {label}"
-        try:
-            got = run_child(["--idle-child", mode, "--streams", str(n), "--port", str(ctx.port)])
-        except Exception as exc:
-            ctx.add("3 interrupt", case, "streamchat", "all ended", f"failed: {exc}")
+        got = idle_run(ctx, mode)
+        if got is None:
             continue
         ok = got["ended"] == n and got["cancelled"] == n and not got["failures"]
         worst = got["worst"]
         ctx.add("3 interrupt", case, "streamchat", "every loop ended, worst",
-                "-" if worst is None else ms(worst), "",
+                "-" if worst is None else ms(worst), floor_worst,
                 f"median {ms(got['median'])}" if got["median"] is not None else "",
                 "< 100 ms", verdict(ok and worst is not None and worst < 0.1))
         if not ok:
             ctx.add("3 interrupt", case, "streamchat", "ended, cancelled, failures",
                     f"{got['ended']}, {got['cancelled']}, {got['failures']}")
-        clean = (got["after_threads"] <= got["base_threads"]
-                 and got["closed_fds"] <= got["base_fds"])
-        ctx.add("3 interrupt", case, "streamchat",
-                "threads before/peak/after, fds before/after/closed",
-                f"{got['base_threads']}/{got['peak_threads']}/{got['after_threads']}, "
-                f"{got['base_fds']}/{got['after_fds']}/{got['closed_fds']}", "",
-                f"{got['warnings']} warnings" if got["warnings"] else "",
-                "back to baseline", verdict(clean))
+
+
+def idle_run(ctx: Context, mode: str) -> Optional[Dict[str, Any]]:
+    """One idle child's figures, or None (and a row saying why) when it failed."""
+    n = ctx.settings.idle_streams
+    try:
+        got: Dict[str, Any] = run_child(
+            ["--idle-child", mode, "--streams", str(n), "--port", str(ctx.port)])
+    except Exception as exc:
+        ctx.add("3 interrupt", f"{n:,} idle streams, {mode}", mode, "all ended",
+                f"failed: {exc}")
+        return None
+    return got
