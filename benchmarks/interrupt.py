@@ -218,6 +218,14 @@ def idle_rows(ctx: Context) -> None:
         if not ok:
             ctx.add("3 interrupt", case, "streamchat", "ended, cancelled, failures",
                     f"{got['ended']}, {got['cancelled']}, {got['failures']}")
+        clean = (got["after_threads"] <= got["base_threads"]
+                 and got["closed_fds"] <= got["base_fds"])
+        ctx.add("3 interrupt", case, "streamchat",
+                "threads before/peak/after, fds before/after/closed",
+                f"{got['base_threads']}/{got['peak_threads']}/{got['after_threads']}, "
+                f"{got['base_fds']}/{got['after_fds']}/{got['closed_fds']}", "",
+                f"{got['warnings']} warnings" if got["warnings"] else "",
+                "back to baseline", verdict(clean))
 
 
 def idle_run(ctx: Context, mode: str) -> Optional[Dict[str, Any]]:
