@@ -123,6 +123,23 @@ def silent(ex):
     ex.server.release.wait(HANG_GUARD)
 
 
+def failure_within_the_guard(stream, why):
+    """The error that ends `stream`, which must come before HANG_GUARD (else `why`)."""
+    done = threading.Event()
+    caught = []
+
+    def consume():
+        try:
+            stream.final()
+        except streamchat.StreamChatError as exc:
+            caught.append(exc)
+        done.set()
+
+    threading.Thread(target=consume, daemon=True).start()
+    assert done.wait(HANG_GUARD), why
+    return caught[0]
+
+
 def test_per_call_timeouts_apply_to_fallback_providers(no_backoff):
     # The fallback's own Client allows 60 s for the first token; the call allows 0.3 s.
     with Loopback(status(503)) as first, Loopback(silent) as second:
@@ -133,20 +150,26 @@ def test_per_call_timeouts_apply_to_fallback_providers(no_backoff):
                               retry=streamchat.RetryPolicy(max_attempts=1))],
         )
         stream = client.stream("hi", timeouts=streamchat.Timeouts(first_token=0.3))
-        done = threading.Event()
-        caught = []
+        error = failure_within_the_guard(
+            stream, "the fallback kept its own 60 s first_token deadline")
+    assert isinstance(error, streamchat.StreamTimeoutError)
+    assert error.phase == "first_token"
 
-        def consume():
-            try:
-                stream.final()
-            except streamchat.StreamChatError as exc:
-                caught.append(exc)
-            done.set()
 
-        threading.Thread(target=consume, daemon=True).start()
-        assert done.wait(HANG_GUARD), "the fallback kept its own 60 s first_token deadline"
-    assert isinstance(caught[0], streamchat.StreamTimeoutError)
-    assert caught[0].phase == "first_token"
+def test_a_fallback_keeps_its_own_clients_timeouts(no_backoff):
+    # The first provider's Client allows 60 s for the first token; the fallback's, 0.3 s.
+    with Loopback(status(503)) as first, Loopback(silent) as second:
+        client = streamchat.Client(
+            "openai", model="m", api_key="k1", base_url=first.url + "/v1",
+            retry=streamchat.RetryPolicy(max_attempts=1),
+            timeouts=streamchat.Timeouts(first_token=60),
+            fallbacks=[backup(second, timeouts=streamchat.Timeouts(first_token=0.3),
+                              retry=streamchat.RetryPolicy(max_attempts=1))],
+        )
+        error = failure_within_the_guard(
+            client.stream("hi"), "the fallback ran on the first provider's deadlines")
+    assert isinstance(error, streamchat.StreamTimeoutError)
+    assert error.phase == "first_token" and error.provider == "openai-compatible"
 
 
 def test_per_call_retry_applies_to_fallback_providers(no_backoff):

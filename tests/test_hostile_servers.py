@@ -93,6 +93,7 @@ def test_an_endless_frame_is_refused_at_the_limit(provider, prefix, piece, threa
         assert isinstance(error, FrameTooLargeError)
         assert isinstance(error, streamchat.ProtocolError) and not error.retryable
         assert f"more than {LIMIT} bytes" in str(error)
+        assert error.provider == provider  # framing knows no provider; the stream names it
         assert texts(events) == "before" == error.partial.text
         assert server.disconnected.wait(HANG_GUARD), "the connection was left open"
         # What the server managed to push is the limit plus what the kernel buffers

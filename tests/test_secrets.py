@@ -218,6 +218,23 @@ def test_an_in_stream_error_that_quotes_the_key_does_not_pass_it_on(provider, de
     assert_logs_clean(debug_logs)
 
 
+def test_an_unexpected_exception_that_quotes_the_key_does_not_pass_it_on(debug_logs,
+                                                                        monkeypatch):
+    import streamchat.worker
+
+    def broken(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        raise ValueError(f"cannot parse a body sent with Authorization: Bearer {KEY}")
+
+    monkeypatch.setattr(streamchat.worker, "frames_for", broken)
+    with Loopback(stream_handler("openai")) as server:
+        stream = make_client("openai", server).stream("hi")
+        events, error = run(stream)
+        assert isinstance(error, streamchat.ProtocolError)
+        assert "could not process" in str(error)
+        assert_no_key(error, stream, *events)
+    assert_logs_clean(debug_logs)
+
+
 def test_a_fallback_event_carries_no_key(debug_logs, no_backoff):
     with Loopback(status_handler(500), stream_handler("openai")) as server:
         backup = make_client("openai", server)
