@@ -495,17 +495,26 @@ class Flag:
 
 
 def test_a_cancel_object_that_is_not_a_threading_event_is_still_obeyed():
+    # Polled, every 10 ms while the stream waits: noticed well within 100 ms.
     flag = Flag()
+    set_at: List[float] = []
+
+    def fire() -> None:
+        set_at.append(time.monotonic())
+        flag.set()
+
     upstream = Upstream()
-    with Loopback(upstream.handler(chunk("x"))) as server:
+    with Loopback(upstream.handler(chunk("x"))) as server, SchedulingLag() as lag:
         stream = client(server).stream("hi", cancel=flag)  # type: ignore[arg-type]
         kinds = []
         for event in stream:
             kinds.append(event.type)
             if event.type == "text":
-                threading.Timer(0.02, flag.set).start()
+                threading.Timer(0.02, fire).start()
+        noticed = time.monotonic() - set_at[0]
         assert kinds == ["start", "text", "cancelled"]
         assert upstream.closed.wait(HANG_GUARD)
+    assert noticed < 0.1 + lag.worst, (noticed, lag.worst)
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
