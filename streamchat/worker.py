@@ -18,6 +18,7 @@ How a worker stops, whatever it is doing:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import socket
@@ -185,7 +186,8 @@ class Worker:
             end = End(None)  # only a wake-up: the consumer reports the interrupt
         except StreamChatError as exc:
             redact(exc, self._secrets)
-            self._flush_quietly()
+            with contextlib.suppress(_Interrupted):  # stopped meanwhile: only the end counts
+                self._flush()
             end = End(exc)
         finally:
             self._record.end()
@@ -268,6 +270,8 @@ class Worker:
             self._tokens.append(endpoint.api_key)
         http = target.wire.build_request(target.request, endpoint)
         self.attempt = self.observer.attempt_started(target, http, number)
+        if self.stop.is_set():  # stopped by on_request (a veto) or meanwhile: send nothing
+            raise _Interrupted()
         try:
             body = target.transport.open(
                 http,
@@ -416,12 +420,6 @@ class Worker:
         if self._batch:
             batch, self._batch = self._batch, []
             self._put(batch)
-
-    def _flush_quietly(self) -> None:
-        try:
-            self._flush()
-        except _Interrupted:
-            pass
 
     def _put(self, item: Any) -> None:
         """Put, but never block past an interrupt (the consumer may have gone)."""

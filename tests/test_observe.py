@@ -227,12 +227,13 @@ def test_on_request_may_veto_the_attempt_by_closing_its_own_stream(server, caplo
         assert made.wait(5)
         streams[0].close()  # from the worker thread, which close() must not wait for
 
-    streams.append(client(server, on_request=veto).stream("hi"))
+    streams.append(client(server, on_request=veto).stream("vetoed"))
     made.set()
 
     # Closed before this thread iterates, or while it does: cancelled either way.
     assert streams[0].final().finish_reason == "cancelled"
-    assert server.requests == []
+    client(server).complete("sent")  # recorded after anything the vetoed call had sent
+    assert [r.json["messages"][-1]["content"] for r in server.requests] == ["sent"]
     assert not [r for r in caplog.records if "hook raised" in r.getMessage()]
 
 

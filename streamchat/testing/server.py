@@ -69,8 +69,7 @@ class FakeServer(ThreadingHTTPServer):
         self._seq = 0
 
     def server_bind(self) -> None:
-        # HTTPServer.server_bind looks the host name up, which can stall on a machine
-        # without DNS; the fake only ever needs the numeric address.
+        # No host name lookup (HTTPServer's stalls on a machine without DNS): numeric only.
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
         self.server_name = str(host)
@@ -263,9 +262,7 @@ class _ClientGone(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # The headers, the body and the last chunk are separate writes: with Nagle's algorithm
-    # each waits for the client's delayed ACK of the one before, 40 ms per response.
-    disable_nagle_algorithm = True
+    disable_nagle_algorithm = True  # else each write waits for a delayed ACK: 40 ms
     server: FakeServer
 
     def version_string(self) -> str:
@@ -350,24 +347,21 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._guard(self.end_headers)
             if cut:
-                first = rendered.body[: max(1, len(rendered.body) // 3)]
-                self._send(first, chunked)
-            elif not self._body(script, rendered, chunked) and chunked:
-                self._guard(lambda: self.wfile.write(b"0\r\n\r\n"))
+                self._send(rendered.body[: max(1, len(rendered.body) // 3)], chunked)
+            else:
+                self._body(script, rendered, chunked)
         except _ClientGone:
             close = True
         if close:
             self.close_connection = True
 
-    def _body(self, script: Script, rendered: Rendered, chunked: bool) -> bool:
-        """Write the frames; True when the last chunk went out with them. It goes in the
-        same write, so that the end of the body is there when the client looks for it
-        after the terminal event (and the connection is kept for the next request)."""
+    def _body(self, script: Script, rendered: Rendered, chunked: bool) -> None:
+        """The frames in as few writes as possible (one per frame only when paced, a break
+        where the script stalls); a chunked body's end goes with its last frames, so the
+        client finds it at once after the terminal event and keeps the connection."""
         frames = rendered.frames
         stall_at = script.stall_after
         keepalive = rendered.keepalive if script.keepalive else None
-        # Frames go out in as few writes as possible: one per frame only when paced, and
-        # a break only where the script stalls.
         i = 0
         while i < len(frames):
             if stall_at is not None and i >= stall_at:
@@ -379,20 +373,18 @@ class _Handler(BaseHTTPRequestHandler):
                 j = i + 1
             else:
                 j = stall_at if stall_at is not None and stall_at > i else len(frames)
-            ends = chunked and j == len(frames) and stall_at is None
-            self._send(b"".join(frames[i:j]), chunked, ends)
-            if ends:
-                return True
+            self._send(b"".join(frames[i:j]), chunked, end=j == len(frames) and stall_at is None)
             i = j
         if stall_at is not None:
             # A stall at or past the last frame keeps the body open after the terminal event.
             self._stall(keepalive, script.keepalive, chunked)
-        return False
+        if stall_at is not None or not frames:
+            self._send(b"", chunked, end=True)
 
-    def _send(self, data: bytes, chunked: bool, last: bool = False) -> None:
+    def _send(self, data: bytes, chunked: bool, end: bool = False) -> None:
         if chunked and data:
             data = b"%x\r\n%s\r\n" % (len(data), data)
-        if last:
+        if chunked and end:
             data += b"0\r\n\r\n"
         if data:
             self._guard(lambda: self.wfile.write(data))
