@@ -202,15 +202,17 @@ def test_status_events_while_waiting_for_the_first_byte():
 
     with Loopback(handler) as server:
         c = client(server, timeouts=streamchat.Timeouts(status_interval=0.02))
-        kinds = []
+        kinds, notices = [], []
         for event in c.stream("hi"):
             kinds.append(event.type)
             if event.type == "status":
-                assert "waiting for openai" in event.message
+                notices.append(event.message)
                 seen_status.set()
         answer.set()
         assert kinds[0] == "start" and "status" in kinds
         assert kinds[-2:] == ["text", "done"]
+        # The first notice comes after one interval (0.02 s) of waiting.
+        assert notices[0].startswith("waiting for openai to start answering (0 s so far;")
 
 
 def test_retry_after_429_then_success(no_backoff):
