@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 from collections import deque
-from typing import IO, Any, Deque, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import IO, Any, Deque, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Type
 
 from .deadlines import Deadlines
 from .errors import ProtocolError, StreamChatError, raise_failures
@@ -96,13 +96,10 @@ class _Interrupted(Exception):
     """Raised inside the worker to unwind once the stop flag is seen."""
 
 
-class End:
+class End(NamedTuple):
     """The worker's last word: the error that ended the stream, or None."""
 
-    __slots__ = ("error",)
-
-    def __init__(self, error: Optional[StreamChatError]) -> None:
-        self.error = error
+    error: Optional[StreamChatError]
 
 
 WAKE = object()
@@ -278,6 +275,7 @@ class Worker:
                 provider=target.provider,
                 connect_timeout=target.timeouts.connect,
                 watcher=lambda sock: self._wait_for_response(sock, target, deadlines),
+                holder=self._hold,
             )
         except ReadTimedOut as exc:
             if self.stop.is_set():
@@ -298,15 +296,19 @@ class Worker:
             self._read_whole(target, body, deadlines)
         self._done = True
 
+    def _hold(self, sock: socket.socket) -> None:
+        """The socket exists: from now on abort() shuts it, even mid-send."""
+        self._sock = sock
+        if self.stop.is_set():  # abort() came before it knew the socket
+            shutdown_socket(sock)
+
     def _wait_for_response(
         self, sock: socket.socket, target: Target, deadlines: Deadlines
     ) -> Optional[float]:
         """Wait for the first bytes with select, which an interrupt or a deadline can end,
         emitting `status` notices while a slow server (a model loading) says nothing.
         Returns the time the rest of the status line and headers may take."""
-        self._sock = sock
         if self.stop.is_set():
-            shutdown_socket(sock)
             raise _Interrupted()
         self._flush()  # `start` now, while we wait: the consumer's wake-up costs us nothing
         interval = target.timeouts.status_interval

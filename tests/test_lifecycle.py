@@ -9,6 +9,7 @@ import contextlib
 import gc
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -829,6 +830,38 @@ def test_closing_while_the_server_has_not_answered_hangs_up_at_once():
         assert asked.wait(HANG_GUARD)
         stream.close()
         assert hung_up.wait(HANG_GUARD)
+
+
+def test_an_interrupt_while_a_large_request_is_being_sent_hangs_up_at_once():
+    # A server that stops reading (slow, or busy) while a large request (a big document)
+    # is on its way: the send blocks, and an interrupt must end it, not the send timeout.
+    listener = socket.create_server(("127.0.0.1", 0))
+    receiving, stopped = threading.Event(), threading.Event()
+
+    def read_a_little() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        receiving.set()
+        assert stopped.wait(HANG_GUARD)
+        conn.close()
+
+    threading.Thread(target=read_a_little, daemon=True).start()
+    c = streamchat.Client("openai", model="m", api_key="k", retry=streamchat.RetryPolicy(
+        max_attempts=1), timeouts=streamchat.Timeouts(connect=60),
+        base_url=f"http://127.0.0.1:{listener.getsockname()[1]}/v1")
+    try:
+        stream = c.stream("x" * 32_000_000)
+        assert receiving.wait(HANG_GUARD)
+        with SchedulingLag() as lag:
+            interrupted = time.monotonic()
+            stream.interrupt()
+            stream._worker.thread.join(HANG_GUARD)
+            took = time.monotonic() - interrupted
+        assert stream.final().finish_reason == "cancelled"
+        assert took < CLOSE_SEEN_WITHIN + lag.worst, (took, lag.worst)
+    finally:
+        stopped.set()
+        listener.close()
 
 
 def test_a_stream_peeked_with_next_can_be_handed_to_another_thread():

@@ -25,7 +25,9 @@ from .headers import rate_limit_in_body, retry_after_seconds
 from .prepare import Preparer
 from .sockets import (
     ReadTimedOut,
+    SocketHolder,
     SocketWatcher,
+    _socket_holder,
     _socket_watcher,
     _WatchedAdapter,
     fork_generation,
@@ -64,12 +66,14 @@ class Transport:
         provider: str,
         connect_timeout: Optional[float],
         watcher: SocketWatcher,
+        holder: Optional[SocketHolder] = None,
     ) -> Body:
         """Send the request and return its body once the status line has arrived.
 
-        `watcher` gets the socket before the wait for the response starts; it may raise
-        to give up waiting (an interrupt, a deadline). A status line or headers that
-        stall past the time the watcher returns raise ReadTimedOut.
+        `holder` gets the socket as soon as it exists, before the request is sent.
+        `watcher` gets it before the wait for the response starts; it may raise to give
+        up waiting (an interrupt, a deadline). A status line or headers that stall past
+        the time the watcher returns raise ReadTimedOut.
         """
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
         headers.update(request.headers)
@@ -81,6 +85,7 @@ class Transport:
             return watcher(sock)
 
         token = _socket_watcher.set(watch)
+        held = _socket_holder.set(holder)
         try:
             response = self._pool().send(
                 prepared,
@@ -107,6 +112,7 @@ class Transport:
                 provider=provider,
             ) from exc
         finally:
+            _socket_holder.reset(held)
             _socket_watcher.reset(token)
         try:
             return Body(response, seen[-1] if seen else None, provider)

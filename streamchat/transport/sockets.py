@@ -32,6 +32,14 @@ _socket_watcher: contextvars.ContextVar[Optional[SocketWatcher]] = contextvars.C
 )
 
 
+SocketHolder = Callable[[socket.socket], None]
+"""Gets the socket as soon as it exists, before the request is sent: a stop while a large
+request is still being sent (a slow server, a big document) must be able to shut it."""
+_socket_holder: contextvars.ContextVar[Optional[SocketHolder]] = contextvars.ContextVar(
+    "streamchat_socket_holder", default=None
+)
+
+
 _header_deadline: contextvars.ContextVar[Optional[Tuple[Optional[float]]]] = (
     contextvars.ContextVar("streamchat_header_deadline", default=None)
 )
@@ -119,6 +127,15 @@ class _WatchedResponseMixin:
     timeout: Optional[float]
     response_class: Type[http.client.HTTPResponse] = _DeadlineResponse
 
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        _hand_over(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None:  # a pooled connection, which connect() will not see
+            _hand_over(self.sock)
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
     def getresponse(self) -> Any:
         watcher = _socket_watcher.get()
         deadline = None
@@ -135,6 +152,12 @@ class _WatchedResponseMixin:
             return super().getresponse()  # type: ignore[misc]
         finally:
             _header_deadline.reset(token)
+
+
+def _hand_over(sock: Optional[socket.socket]) -> None:
+    holder = _socket_holder.get()
+    if holder is not None and sock is not None:
+        holder(sock)
 
 
 class _WatchedHTTPConnection(_WatchedResponseMixin, HTTPConnection):
