@@ -370,6 +370,15 @@ def test_an_interrupt_after_done_does_not_rewrite_the_stream():
         assert stream.final().finish_reason == "stop"
 
 
+def test_a_paused_stream_closed_before_its_pause_is_read_stays_paused():
+    with Loopback(Upstream().handler(chunk("x"))) as server:
+        stream = client(server).stream("hi")
+        assert first_text(stream) == "x"
+        stream.pause()
+        stream.close()
+        assert stream.response.finish_reason == "paused"
+
+
 def test_closing_on_done_keeps_the_finish_reason():
     with Loopback(Upstream().handler(chunk("all") + OK_END)) as server:
         with client(server).stream("hi") as stream:
