@@ -370,6 +370,34 @@ def test_an_interrupt_after_done_does_not_rewrite_the_stream():
         assert stream.final().finish_reason == "stop"
 
 
+def test_an_interrupt_ends_the_loop_while_the_worker_is_held_up_elsewhere():
+    # A worker held up where no socket can wake it (a slow on_request hook here; a DNS
+    # lookup or a connect that hangs is the same): the caller's loop must not wait for it.
+    in_hook, hold = threading.Event(), threading.Event()
+
+    def slow_hook(info: Any) -> None:
+        in_hook.set()
+        hold.wait(HANG_GUARD * 2)  # released by the test, or after its own guard
+
+    with Loopback(Upstream().handler(chunk("x"))) as server:
+        stream = client(server, on_request=slow_hook).stream("hi")
+        assert in_hook.wait(HANG_GUARD)
+        kinds: List[str] = []
+        ended = threading.Event()
+
+        def consume() -> None:
+            kinds.extend(event.type for event in stream)
+            ended.set()
+
+        threading.Thread(target=consume, daemon=True).start()
+        stream.interrupt()
+        try:
+            assert ended.wait(HANG_GUARD), "the loop waited for the worker to come back"
+        finally:
+            hold.set()
+        assert kinds[-1] == "cancelled"
+
+
 def test_a_paused_stream_closed_before_its_pause_is_read_stays_paused():
     with Loopback(Upstream().handler(chunk("x"))) as server:
         stream = client(server).stream("hi")
