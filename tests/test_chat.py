@@ -8,7 +8,6 @@ leave it, how dangling tool calls are answered, the run loop, serialisation and 
 
 from __future__ import annotations
 
-import gc
 import json
 import threading
 from typing import Any, Dict, List
@@ -280,15 +279,15 @@ def test_the_turn_check_is_thread_safe(server):
     assert not chat.in_progress
 
 
-def test_a_dropped_stream_frees_the_conversation(server):
+def test_a_dropped_stream_frees_the_conversation(server, no_collector):
     chat = fake_client(server, "openai").chat()
     server.enqueue(text="never read", stall_after=1)
     sent = len(server.requests)
-    chat.stream("first")  # dropped at once, never read
-    # Once its request has taken the stalling script; dropped before sending, the stream
-    # would leave that script to the next turn.
+    stream = chat.stream("first")
+    # Dropped once its request has taken the stalling script (dropped sooner, it sends
+    # nothing and would leave that script to the next turn), and never read.
     assert server.wait_for_requests(sent + 1)
-    gc.collect()
+    del stream
     server.enqueue(text="read")
     assert chat.send("second").text == "read"
 
