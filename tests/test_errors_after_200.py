@@ -126,6 +126,14 @@ def test_a_json_body_answering_a_streaming_request_is_read_as_a_whole_response()
     assert response.model == "gpt-4.1-mini-2025-04-14"
 
 
+def test_a_whole_json_answer_is_recorded_as_it_came(tmp_path):
+    body = json.dumps(CHAT_COMPLETION).encode()
+    path = tmp_path / "answer.json"
+    with Loopback(serve(body, content_type="application/json")) as server:
+        assert client_for(server).complete("hi", record_to=str(path)).text == "Whole answer."
+    assert path.read_bytes() == body
+
+
 def test_a_json_error_body_answering_a_streaming_request_is_typed():
     body = b'{"error": {"message": "model overloaded, try later", "code": 429}}'
     whole_json = serve(body, content_type="application/json; charset=utf-8")
