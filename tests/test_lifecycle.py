@@ -756,6 +756,26 @@ def test_a_worker_held_up_by_a_slow_consumer_ends_with_the_stream():
         assert [e.type for e in stream] == ["cancelled"]
 
 
+def test_a_slow_consumer_loses_nothing_while_the_worker_waits_for_room(monkeypatch):
+    import streamchat.worker
+
+    # Every wait for room gives up at once and tries again: a batch must never be dropped.
+    monkeypatch.setattr(streamchat.worker, "POLL_SECONDS", 0)
+
+    def answer(ex: Exchange) -> None:
+        ex.start(framing="chunked")
+        ex.write(b"".join(chunk(f"w{n} ") for n in range(3000)) + OK_END)
+        ex.end()
+
+    with Loopback(answer) as server:
+        stream = client(server).stream("hi")
+        assert first_text(stream) == "w0 "
+        deadline = time.monotonic() + HANG_GUARD
+        while not stream._worker.queue.full() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the consumer does not read: the queue fills up
+        assert stream.final().text == "".join(f"w{n} " for n in range(3000))
+
+
 # -- the Stream's own surface: with, close from elsewhere, error, partial, text_stream -----
 
 

@@ -54,6 +54,7 @@ TESTS: Dict[str, List[str]] = {
         "tests/test_observe.py", "tests/test_retry_policy.py", "tests/test_retry_after.py",
         "tests/test_hostile_servers.py", "tests/test_secrets.py", "tests/test_errors_after_200.py",
         "tests/test_otel.py", "tests/test_compression.py", "tests/test_connection_pool.py",
+        "tests/test_pricing.py",
     ],
     "streamchat/stream.py": [
         "tests/test_stream_live.py", "tests/test_lifecycle.py", "tests/test_busy_process.py",
