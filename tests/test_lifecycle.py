@@ -398,6 +398,37 @@ def test_an_interrupt_ends_the_loop_while_the_worker_is_held_up_elsewhere():
         assert kinds[-1] == "cancelled"
 
 
+def test_a_late_interrupt_leaves_alone_the_connection_another_stream_reuses():
+    go = threading.Event()
+    ports: List[int] = []
+
+    def whole(ex: Exchange) -> None:
+        ports.append(ex.handler.client_address[1])
+        ex.start(framing="chunked")
+        ex.write(chunk("a") + OK_END)
+        ex.end()
+
+    def held(ex: Exchange) -> None:
+        ports.append(ex.handler.client_address[1])
+        ex.start(framing="chunked")
+        ex.write(chunk("b1 "))
+        assert go.wait(HANG_GUARD)
+        ex.write(chunk("b2") + OK_END)
+        ex.end()
+
+    with Loopback(whole, held) as server:
+        c = client(server)
+        first = c.stream("one")
+        assert first.final().text == "a"
+        first._worker.thread.join(HANG_GUARD)  # its connection is back in the pool
+        second = c.stream("two")
+        assert first_text(second) == "b1 "
+        first.interrupt()  # after its end: must not touch the socket it handed back
+        go.set()
+        assert second.final().text == "b1 b2"
+    assert len(ports) == 2 and ports[0] == ports[1]  # the same connection, reused
+
+
 def test_a_paused_stream_closed_before_its_pause_is_read_stays_paused():
     with Loopback(Upstream().handler(chunk("x"))) as server:
         stream = client(server).stream("hi")
