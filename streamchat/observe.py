@@ -313,8 +313,10 @@ class Observer:
             # The attempt under way when the stream was interrupted.
             self.attempt_ended(self._last, _INTERRUPTED)
         if error is not None:
+            # The message, not the exception: a handler that keeps records (pytest's, a
+            # buffering one) would keep its traceback, and through it the Stream, alive.
             logger.warning("%s %s stream failed: %s: %s", response.provider or self.provider,
-                           response.model or self.model, type(error).__name__, error)
+                           response.model or self.model, type(error).__name__, str(error))
         elif response.finish_reason in ("cancelled", "paused"):
             # INFO, not WARNING: the caller stopped it. A web app's Stop button, or a
             # thousand streams stopped at once, is not something going wrong.

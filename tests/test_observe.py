@@ -4,8 +4,10 @@ attempt and on_response exactly once per stream, whose exceptions never break it
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
+import weakref
 from typing import Any, List, Optional, Tuple
 
 import pytest
@@ -114,6 +116,22 @@ def test_a_failed_stream_warns_once(server, caplog):
 
     [warning] = lines(caplog, logging.WARNING)
     assert "stream failed: AuthenticationError" in warning.getMessage()
+
+
+def test_a_kept_warning_record_does_not_keep_the_failed_stream_alive(server, caplog):
+    # A handler that keeps records (pytest's here; a buffering one in an app) must not keep
+    # the stream alive through its error. (A raised error and its traceback's frames form
+    # a cycle with the stream, which the collector frees: hence the collection.)
+    server.enqueue(status=401)
+    stream = client(server).stream("hi")
+    with pytest.raises(streamchat.AuthenticationError):
+        stream.final()
+    gone = weakref.ref(stream)
+    del stream
+    gc.collect()
+
+    assert gone() is None
+    assert len(lines(caplog, logging.WARNING)) == 1  # the record is still kept
 
 
 def test_a_request_never_sent_has_no_attempt_line(caplog):
