@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import pytest
 from conftest import wait_for_threads
@@ -158,6 +158,15 @@ def test_a_stream_never_iterated_is_freed_when_dropped(no_collector):
         assert upstream.seen_within(left) < CLOSE_SEEN_WITHIN
 
 
+def settle(condition: Callable[[], bool]) -> bool:
+    """Wait for something the threads reach on their own (no Event to wait on): polled,
+    bounded by HANG_GUARD; the condition's last value."""
+    deadline = time.monotonic() + HANG_GUARD
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
 def first_text(stream: streamchat.Stream) -> str:
     """Read up to the first text with next(stream), which, unlike a loop left early,
     leaves the stream running."""
@@ -168,10 +177,7 @@ def first_text(stream: streamchat.Stream) -> str:
 
 
 def server_got_request(server: Loopback) -> bool:
-    deadline = time.monotonic() + HANG_GUARD
-    while not server.requests and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return bool(server.requests)
+    return settle(lambda: bool(server.requests))
 
 
 def test_a_loop_broken_after_done_keeps_the_answer(no_collector):
@@ -543,10 +549,7 @@ def test_an_ended_stream_leaves_nothing_behind_on_the_callers_event(no_collector
         first_text(dropped)
         workers = [weakref.ref(finished._worker), weakref.ref(dropped._worker)]
         del finished, dropped
-        deadline = time.monotonic() + HANG_GUARD
-        while any(w() is not None for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.01)  # the worker threads finish on their own
-        assert all(w() is None for w in workers)
+        assert settle(lambda: all(w() is None for w in workers))  # the threads end
     assert not stop.is_set()
 
 
@@ -658,10 +661,8 @@ def test_client_close_frees_the_connection_a_failed_stream_returned(no_collector
         with pytest.raises(streamchat.ProtocolError) as info:
             c.complete("hi")
         c.close()
-        deadline = time.monotonic() + HANG_GUARD
-        while open_descriptors() > before and time.monotonic() < deadline:
-            time.sleep(0.01)  # the server's side closes once it sees ours close
-        assert open_descriptors() <= before
+        # The server's side closes once it sees ours close.
+        assert settle(lambda: open_descriptors() <= before)
         assert info.value.partial.text == "half"
 
 
@@ -778,9 +779,7 @@ def test_a_worker_held_up_by_a_slow_consumer_ends_with_the_stream():
     with Loopback(flood) as server:
         stream = client(server).stream("hi")
         assert first_text(stream) == "w0"
-        deadline = time.monotonic() + HANG_GUARD
-        while stream._worker.queue.qsize() < 100 and time.monotonic() < deadline:
-            time.sleep(0.01)  # the consumer does not read: the queue fills up
+        settle(lambda: stream._worker.queue.qsize() >= 100)  # unread: the queue fills up
         stream.interrupt()
         stream._worker.thread.join(0.5)
         assert not stream._worker.thread.is_alive(), "the worker outlived its stream"
@@ -801,9 +800,7 @@ def test_a_slow_consumer_loses_nothing_while_the_worker_waits_for_room(monkeypat
     with Loopback(answer) as server:
         stream = client(server).stream("hi")
         assert first_text(stream) == "w0 "
-        deadline = time.monotonic() + HANG_GUARD
-        while not stream._worker.queue.full() and time.monotonic() < deadline:
-            time.sleep(0.01)  # the consumer does not read: the queue fills up
+        settle(stream._worker.queue.full)  # unread: the queue fills up
         assert stream.final().text == "".join(f"w{n} " for n in range(3000))
 
 

@@ -218,13 +218,13 @@ class Audio(_Media):
 _FAMILIES = {"Image": "image/", "Audio": "audio/"}
 
 
-def _decoded(text: str) -> bytes:
+def _decoded(
+    text: str, problem: str = "data given as a string must be base64 (pass bytes for raw content)"
+) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ConfigurationError(
-            "data given as a string must be base64 (pass bytes for raw content)"
-        ) from exc
+        raise ConfigurationError(problem) from exc
 
 
 def _settled(kind: str, fields: Dict[str, Any]) -> Dict[str, Any]:
@@ -274,10 +274,8 @@ def _from_data_url(kind: str, url: str) -> Tuple[bytes, Optional[str]]:
     media_type = params[0].lower() or None
     if params[-1].lower() != "base64":
         return urllib.parse.unquote_to_bytes(payload), media_type
-    try:
-        return base64.b64decode(urllib.parse.unquote(payload), validate=True), media_type
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigurationError(f"{kind}(url=...) is a data: URL whose base64 is invalid") from exc
+    problem = f"{kind}(url=...) is a data: URL whose base64 is invalid"
+    return _decoded(urllib.parse.unquote(payload), problem), media_type
 
 
 def _check_family(kind: str, media_type: str) -> None:
