@@ -11,12 +11,13 @@ import time
 from typing import Any, List, Optional
 
 import pytest
+from loopback import Exchange, Loopback, chunk
 
 from streamchat import transport
 from streamchat.accumulate import ResponseSnapshot
 from streamchat.errors import ProtocolError
 from streamchat.framing import _ChunkCleaner, ndjson_frames
-from streamchat.types import TextEvent, text_event
+from streamchat.types import HttpRequest, TextEvent, text_event
 from streamchat.wire.common import load_json
 from streamchat.worker import _EventQueue
 
@@ -154,3 +155,24 @@ def test_no_read_starts_after_its_deadline() -> None:
     reader.deadline = time.monotonic() - 0.001
     with pytest.raises(socket.timeout):
         reader.read(1)
+
+
+def test_chunks_that_arrived_together_are_read_together() -> None:
+    """The chunks of a burst sit in http.client's buffer once read1 has taken the first,
+    where the kernel (and so a poll) no longer sees them; they come out of one read."""
+    events = [chunk(f"t{i}") for i in range(20)]
+
+    def burst(exchange: Exchange) -> None:
+        exchange.start()
+        exchange.handler.wfile.write(b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events))
+        exchange.server.release.wait(5)  # the body stays open: nothing more may be waited for
+
+    with Loopback(burst) as server:
+        sender = transport.Transport()
+        body = sender.open(HttpRequest("POST", server.url + "/v1/chat/completions", json={}),
+                           provider="p", connect_timeout=5, watcher=lambda sock: 5.0)
+        try:
+            assert body.read(timeout=5) == b"".join(events)
+        finally:
+            body.abort()
+            sender.close()

@@ -111,7 +111,10 @@ class Body:
         parts = [data]
         size = len(data)
         original = self._original
-        window, offset = b"", 0  # http.client's buffer as last peeked, and how far it is read
+        # http.client's buffer as last peeked, and how far it is read. It often holds
+        # every chunk that arrived with the one read1 returned (a burst, a short answer),
+        # which the kernel, and so the poll below, knows nothing of any more.
+        window, offset = self._buffered(), 0
         try:
             while size < READ_SIZE:
                 header = (
@@ -136,6 +139,17 @@ class Body:
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError, ValueError):
             pass  # what arrived is delivered first; the next read meets the failure
         return b"".join(parts) if len(parts) > 1 else data
+
+    def _buffered(self) -> bytes:
+        """What http.client has buffered and not yet read, without touching the socket."""
+        original, reader = self._original, self._reader
+        if original is None or original.fp is None or reader is None:
+            return b""
+        reader.hold = True
+        try:
+            return original.fp.peek()
+        finally:
+            reader.hold = False
 
     def read_all(self, timeout: Optional[float], limit: int = MAX_ERROR_BODY) -> bytes:
         """The rest of the body, up to `limit` bytes (for error and non-streamed bodies).

@@ -71,6 +71,9 @@ class DeadlineReader(io.RawIOBase):
         self._raw = raw
         self._sock = sock
         self.deadline: Optional[float] = None
+        self.hold = False
+        """While set, reads take nothing from the socket: a peek then shows only what is
+        already buffered, and cannot block."""
         self._limited = False
 
     def readable(self) -> bool:
@@ -80,6 +83,8 @@ class DeadlineReader(io.RawIOBase):
         return self._raw.fileno()
 
     def readinto(self, buffer: Any) -> Optional[int]:
+        if self.hold:
+            return None  # what a non-blocking read returns when nothing has arrived
         end = self.deadline
         if end is None:
             if self._limited:  # a timeout of ours would end a read that has no deadline
