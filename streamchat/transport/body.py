@@ -127,7 +127,7 @@ class Body:
                     if original is not None and original.fp is not None:
                         window, offset = original.fp.peek(), 0  # cannot block: data waits
                         header = _chunk_header(window, 0, original.chunk_left)
-                more = self._read_more(READ_SIZE - size)
+                more = self._read_more(READ_SIZE)
                 if not more:
                     break
                 parts.append(more)
