@@ -33,6 +33,7 @@ from .common import (
     usage_from,
 )
 from .errors import error_from_payload
+from .shapes import FrameJson
 from .toolcalls import ToolCallAssembler
 
 FORMAT_TOOL_PREFIX = "structured_output_"
@@ -73,6 +74,7 @@ class Decoder:
 
     def __init__(self, provider: str) -> None:
         self._provider = provider
+        self._json = FrameJson(provider)
         self._calls = ToolCallAssembler(id_prefix="toolu")
         self._kinds: Dict[Any, str] = {}
         self._initial: Dict[Any, str] = {}
@@ -89,7 +91,7 @@ class Decoder:
     def feed(self, frame: FrameLike) -> List[Event]:
         if self._done:
             return []
-        event = typed_event(frame, self._provider)
+        event = typed_event(frame, self._json.load)
         return [] if event is None else self.feed_event(event)
 
     def feed_event(self, event: Dict[str, Any]) -> List[Event]:

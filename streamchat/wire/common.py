@@ -135,11 +135,11 @@ a number where a list does, a value too large or too deep for Python."""
 _Method = TypeVar("_Method", bound=Callable[..., List[Event]])
 
 
-def typed_event(frame: FrameLike, provider: str) -> Optional[Dict[str, Any]]:
+def typed_event(frame: FrameLike, loads: Callable[[str], Any]) -> Optional[Dict[str, Any]]:
     """A frame of a stream whose events are typed objects (Anthropic, Responses), with its
     type taken from the SSE `event:` line when the JSON leaves it out, as some proxies do;
     None for JSON that is no object, which carries no event."""
-    data = load_json(frame.data, provider)
+    data = loads(frame.data)
     if not isinstance(data, dict):
         return None
     data.setdefault("type", frame.event)

@@ -42,7 +42,6 @@ from .common import (
     drop_none,
     finish_reason,
     join_url,
-    load_json,
     merge_extra,
     not_an_object,
     truncated,
@@ -54,6 +53,7 @@ from .errors import error_from_payload
 from .gemini_grounding import Grounding
 from .gemini_schema import gemini_schema
 from .parts import media_type_of, message_text, refuse_citations, text_only, unsupported
+from .shapes import FrameJson
 from .toolcalls import ToolCallAssembler
 
 FRAMING = "sse"
@@ -257,6 +257,7 @@ class Decoder:
 
     def __init__(self, provider: str, logprobs: bool = False) -> None:
         self._provider = provider
+        self._json = FrameJson(provider)
         self._logprobs = logprobs
         self._calls = ToolCallAssembler()
         self._grounding = Grounding()
@@ -270,7 +271,7 @@ class Decoder:
     def feed(self, frame: FrameLike) -> List[Event]:
         if self._done:
             return []
-        return self.feed_payload(load_json(frame.data, self._provider))
+        return self.feed_payload(self._json.load(frame.data))
 
     def feed_payload(self, payload: Any) -> List[Event]:
         """Events for one parsed response object, or an array of them."""

@@ -35,7 +35,6 @@ from .common import (
     drop_none,
     finish_reason,
     join_url,
-    load_json,
     merge_extra,
     not_an_object,
     truncated,
@@ -46,6 +45,7 @@ from .common import (
 from .errors import error_from_payload
 from .openai_chat import tool_schema
 from .parts import text_only, unsupported
+from .shapes import FrameJson
 from .think import ThinkTagSplitter
 from .toolcalls import ToolCallAssembler
 
@@ -153,6 +153,7 @@ class Decoder:
 
     def __init__(self, provider: str, logprobs: bool = False) -> None:
         self._provider = provider
+        self._json = FrameJson(provider)
         self._logprobs = logprobs
         self._calls = ToolCallAssembler()
         self._think = ThinkTagSplitter()
@@ -162,7 +163,7 @@ class Decoder:
     def feed(self, frame: FrameLike) -> List[Event]:
         if self._done:
             return []
-        chunk = load_json(frame.data, self._provider)
+        chunk = self._json.load(frame.data)
         return self.feed_chunk(chunk) if isinstance(chunk, dict) else []
 
     def feed_chunk(self, chunk: Dict[str, Any]) -> List[Event]:

@@ -40,7 +40,6 @@ from .common import (
     drop_none,
     finish_reason,
     join_url,
-    load_json,
     merge_extra,
     not_an_object,
     truncated,
@@ -50,6 +49,7 @@ from .common import (
 )
 from .errors import error_from_payload
 from .parts import audio_format, file_name, refuse_citations, text_only, unsupported
+from .shapes import FrameJson
 from .think import ThinkTagSplitter
 from .toolcalls import ToolCallAssembler
 
@@ -211,6 +211,7 @@ class Decoder:
 
     def __init__(self, provider: str, logprobs: bool = False) -> None:
         self._provider = provider
+        self._json = FrameJson(provider)
         self._logprobs = logprobs
         """Read choices' logprobs only when they were asked for: a stream that did not
         ask pays nothing per chunk for them."""
@@ -236,7 +237,7 @@ class Decoder:
         if data == "[DONE]":
             # NOTE: [DONE] is the terminal marker; the HTTP body may stay open after it.
             return self.end()
-        chunk = load_json(data, self._provider)
+        chunk = self._json.load(data)
         return self.feed_chunk(chunk) if isinstance(chunk, dict) else []
 
     def feed_chunk(self, chunk: Dict[str, Any]) -> List[Event]:

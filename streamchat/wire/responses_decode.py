@@ -32,6 +32,7 @@ from .common import (
 )
 from .errors import error_from_payload
 from .responses_items import OutputItems, synthetic_stream
+from .shapes import FrameJson
 from .toolcalls import ToolCallAssembler
 
 INCOMPLETE_REASONS: Mapping[str, FinishReason] = {
@@ -58,6 +59,7 @@ class Decoder:
 
     def __init__(self, provider: str, logprobs: bool = False) -> None:
         self._provider = provider
+        self._json = FrameJson(provider)
         self._logprobs = logprobs
         """Every text delta carries a `logprobs` list, empty unless asked for: read only
         when asked."""
@@ -79,7 +81,7 @@ class Decoder:
         if frame.data == "[DONE]":
             # NOTE: some compatible servers add Chat-style [DONE]; only the terminal event counts.
             return []
-        event = typed_event(frame, self._provider)
+        event = typed_event(frame, self._json.load)
         return [] if event is None else self.feed_event(event)
 
     def feed_event(self, event: Dict[str, Any]) -> List[Event]:

@@ -1,0 +1,223 @@
+"""A stream's frames parsed through their repeated shape give exactly what json.loads
+gives, for frames of the shape, frames that only look like it, and broken ones."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, List
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import decode
+from test_testing_render import request_for
+
+from streamchat.errors import ProtocolError
+from streamchat.providers import wire_format
+from streamchat.testing import WIRES, make_script
+from streamchat.testing.render import render
+from streamchat.wire import shapes
+from streamchat.wire.common import load_json
+from streamchat.wire.shapes import FrameJson
+
+ENVELOPE = (
+    '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1756300000,'
+    '"choices":[{"index":0,"delta":{"content":%s},"logprobs":null,"finish_reason":null}],'
+    '"usage":null,"obfuscation":%s,"n":%s}'
+)
+
+
+def envelope(text: str, padding: str = "Qx", n: Any = 1) -> str:
+    return ENVELOPE % (json.dumps(text), json.dumps(padding), json.dumps(n))
+
+
+def loads_all(frames: List[str]) -> List[Any]:
+    parser = FrameJson("p")
+    return [parser.load(frame) for frame in frames]
+
+
+def same(got: Any, want: Any) -> bool:
+    """Equal, of the same types all the way down, with keys in the same order."""
+    if type(got) is not type(want):
+        return False
+    if isinstance(want, dict):
+        return list(got) == list(want) and all(same(got[k], want[k]) for k in want)
+    if isinstance(want, list):
+        return len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
+    return bool(got == want) or (want != want and got != got)  # NaN is not equal to itself
+
+
+def test_frames_of_one_shape_come_out_as_json_loads_gives_them() -> None:
+    frames = [envelope(f"word {i} é\n\"", "Q" * (i % 5), i) for i in range(50)]
+    parser = FrameJson("p")
+    for frame in frames:
+        assert same(parser.load(frame), json.loads(frame))
+    assert parser._shapes, "the envelope was learnt"
+
+
+def test_a_learnt_shape_is_what_parses_the_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = FrameJson("p")
+    for i in range(3):
+        parser.load(envelope(f"t{i}", "Q" * i, i))
+    parsed_in_full: List[str] = []
+    monkeypatch.setattr(shapes, "load_json", lambda data, provider: parsed_in_full.append(data))
+    assert parser.load(envelope("next", "Qx2", 7))["choices"][0]["delta"]["content"] == "next"
+    assert parsed_in_full == []
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        envelope("x", n=2.5),  # a number hole that is a float now
+        envelope("x", n=-0),
+        envelope("x", n=1e300),
+        envelope("x", n="a string now"),  # a hole of another kind
+        envelope("x", n=None),
+        envelope("x", n=[1, 2]),
+        envelope("x").replace('"usage":null', '"usage":{"total_tokens":3}'),
+        envelope("x").replace('"choices"', '"choices" '),  # white space moved
+        envelope("x") + " \n",
+        envelope("x").replace('"n":1', '"n":1,"n":2'),  # a repeated key: the last wins
+        envelope("\u2028 \ud83d\ude00 \\u00e9"),
+        envelope("x").replace('"n":1', '"n":NaN'),  # json.loads takes these
+        envelope("x").replace('"n":1', '"n":-Infinity'),
+    ],
+)
+def test_frames_that_differ_from_the_shape_still_parse_as_json_loads(frame: str) -> None:
+    got = loads_all([envelope("a", "Q", 1), envelope("b", "Qx", 2), frame])
+    assert same(got[-1], json.loads(frame))
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        envelope("x").replace('"n":1', '"n":\u0661'),  # a digit of another script
+        envelope("x").replace('"n":1', '"n":01'),
+        envelope("x").replace('"n":1', '"n":1.'),
+        envelope("x").replace('"content":"x"', '"content":"a\tb"'),  # a raw control char
+        envelope("x").replace('"content":"x"', '"content":"\\q"'),  # a bad escape
+        envelope("x").replace('"content":"x"', '"content":"\\ud83d"').replace("}", "", 1),
+        envelope("x")[:-1],  # cut short
+        envelope("x") + "}",
+    ],
+)
+def test_broken_frames_of_the_shape_fail_as_json_loads_fails(frame: str) -> None:
+    parser = FrameJson("p")
+    parser.load(envelope("a", "Q", 1))
+    parser.load(envelope("b", "Qx", 2))
+    try:
+        want: Any = json.loads(frame)
+    except ValueError:
+        with pytest.raises(ProtocolError, match="not valid JSON"):
+            parser.load(frame)
+    else:
+        assert same(parser.load(frame), want)
+
+
+def test_every_frame_gets_containers_of_its_own() -> None:
+    parser = FrameJson("p")
+    first, second, third = (parser.load(envelope(t)) for t in "abc")
+    third["choices"][0]["delta"]["content"] = "changed"
+    third["choices"].append("more")
+    fourth = parser.load(envelope("d"))
+    assert fourth["choices"] == [json.loads(envelope("d"))["choices"][0]]
+    assert second["choices"][0]["delta"] == {"content": "b"}
+
+
+def test_a_stream_whose_frames_never_repeat_tries_to_learn_rarely(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tries: List[int] = []
+    learn = shapes._learn
+    monkeypatch.setattr(shapes, "_learn", lambda a, b: tries.append(1) or learn(a, b))
+    frames = [json.dumps({f"key{i}": i}) for i in range(1000)]
+    assert loads_all(frames) == [json.loads(f) for f in frames]
+    assert len(tries) <= 1000 // shapes.MAX_BACKOFF + 8
+
+
+def test_interleaved_kinds_of_frame_each_keep_their_shape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":%s}}'
+    ping = '{"type":"ping","n":%d}'
+    frames = [f for i in range(20) for f in (text % json.dumps(str(i)), text % '"x"', ping % i)]
+    parser = FrameJson("p")
+    for frame in frames[:15]:  # pings are learnt from pings, after a few failed tries
+        parser.load(frame)
+    parsed_in_full: List[str] = []
+    monkeypatch.setattr(shapes, "load_json", lambda data, p: parsed_in_full.append(data))
+    got = [parser.load(frame) for frame in frames[15:]]
+    assert got == [json.loads(frame) for frame in frames[15:]]
+    assert parsed_in_full == []
+
+
+def test_deep_or_long_frames_are_parsed_in_full_without_learning() -> None:
+    deep = ("[" * 40) + "%d" + ("]" * 40)
+    long = json.dumps({"text": "x" * (shapes.MAX_SHAPE_TEXT + 1), "n": 0})
+    frames = [deep % i for i in range(5)] + [long.replace('"n": 0', f'"n": {i}') for i in range(5)]
+    parser = FrameJson("p")
+    assert [parser.load(f) for f in frames] == [json.loads(f) for f in frames]
+    assert parser._shapes == []
+
+
+def test_a_string_that_looks_like_a_marker_cannot_fool_the_shape() -> None:
+    marker = json.dumps(shapes._MARK + "0")
+    frames = ['{"a":%s,"b":%d}' % (marker, i) for i in range(5)]
+    assert loads_all(frames) == [json.loads(f) for f in frames]
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8),
+)
+documents = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _rescalar(value: Any, replacements: List[Any]) -> Any:
+    """`value` with its scalars replaced, in order, while replacements last."""
+    if isinstance(value, dict):
+        return {k: _rescalar(v, replacements) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rescalar(v, replacements) for v in value]
+    return replacements.pop(0) if replacements else value
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    st.one_of(st.dictionaries(st.text(max_size=4), documents, min_size=1, max_size=5),
+              st.lists(documents, min_size=1, max_size=5)),
+    st.lists(st.lists(scalars, max_size=6), min_size=1, max_size=6),
+    st.booleans(),
+)
+def test_any_sequence_of_rescalared_documents_parses_as_json_loads(
+    document: Any, rounds: List[List[Any]], ascii_only: bool
+) -> None:
+    texts = [json.dumps(_rescalar(document, list(r)), ensure_ascii=ascii_only,
+                        separators=(",", ":")) for r in [[], *rounds, []]]
+    texts += texts[:2]
+    parser = FrameJson("p")
+    for text in texts:
+        assert same(parser.load(text), json.loads(text))
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_every_wire_decodes_the_same_events_with_and_without_shapes(
+    wire: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = make_script(
+        text="Sunny, 21 °C <warm> & dry. " * 40, chunk_size=3,
+        thinking="The user wants the weather; call the tool first. " * 10,
+        tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris " * 30}, "id": "c1"}],
+        usage={"input_tokens": 42, "output_tokens": 17},
+    )
+    body = render(script, wire, request_for(wire), model="fake-model").body
+    with_shapes = decode(wire_format(wire), body, 97)
+    monkeypatch.setattr(FrameJson, "load", lambda self, data: load_json(data, "p"))
+    assert with_shapes == decode(wire_format(wire), body, 97)
