@@ -7,10 +7,9 @@ import json
 from typing import Any, List
 
 import pytest
+from helpers import decode
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from helpers import decode
 from test_testing_render import request_for
 
 from streamchat.errors import ProtocolError
@@ -117,7 +116,7 @@ def test_broken_frames_of_the_shape_fail_as_json_loads_fails(frame: str) -> None
 
 def test_every_frame_gets_containers_of_its_own() -> None:
     parser = FrameJson("p")
-    first, second, third = (parser.load(envelope(t)) for t in "abc")
+    _, second, third = (parser.load(envelope(t)) for t in "abc")
     third["choices"][0]["delta"]["content"] = "changed"
     third["choices"].append("more")
     fourth = parser.load(envelope("d"))
@@ -163,7 +162,7 @@ def test_deep_or_long_frames_are_parsed_in_full_without_learning() -> None:
 
 def test_a_string_that_looks_like_a_marker_cannot_fool_the_shape() -> None:
     marker = json.dumps(shapes._MARK + "0")
-    frames = ['{"a":%s,"b":%d}' % (marker, i) for i in range(5)]
+    frames = [f'{{"a":{marker},"b":{i}}}' for i in range(5)]
     assert loads_all(frames) == [json.loads(f) for f in frames]
 
 
@@ -221,3 +220,13 @@ def test_every_wire_decodes_the_same_events_with_and_without_shapes(
     with_shapes = decode(wire_format(wire), body, 97)
     monkeypatch.setattr(FrameJson, "load", lambda self, data: load_json(data, "p"))
     assert with_shapes == decode(wire_format(wire), body, 97)
+
+
+def test_streams_of_one_shape_share_its_code_but_not_its_values() -> None:
+    one, two = FrameJson("p"), FrameJson("p")
+    for parser, padding in ((one, "Q"), (two, "R")):
+        for i in range(3):
+            parser.load(envelope(f"t{i}", padding * (i + 1), i))
+    assert one._shapes[0].__code__ is two._shapes[0].__code__
+    assert one.load(envelope("x", "QQ", 1)) == json.loads(envelope("x", "QQ", 1))
+    assert two.load(envelope("y", "RR", 1)) == json.loads(envelope("y", "RR", 1))

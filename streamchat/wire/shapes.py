@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json.decoder
 import re
+from types import CodeType, FunctionType
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .common import load_json
@@ -225,6 +226,23 @@ def _compile(literals: List[str], kinds: List[str]) -> Optional[Matcher]:
         "        return None",
         f"    return {result}",
     ]
-    exec(compile("\n".join(lines), "<streamchat frame shape>", "exec"), namespace)
-    matcher: Matcher = namespace["match"]
-    return matcher
+    return FunctionType(_code("\n".join(lines)), namespace)
+
+
+_compiled: Dict[str, CodeType] = {}
+"""Matchers' code by source. The source holds only names and positions, so the streams of
+one provider and model share it; each gets a function of its own over its own values."""
+MAX_COMPILED = 256
+"""The most sources kept: a long-lived process that talks to many providers and models
+starts over rather than grow without end."""
+
+
+def _code(source: str) -> CodeType:
+    code = _compiled.get(source)
+    if code is None:
+        module = compile(source, "<streamchat frame shape>", "exec")
+        code = next(const for const in module.co_consts if isinstance(const, CodeType))
+        if len(_compiled) >= MAX_COMPILED:
+            _compiled.clear()
+        _compiled[source] = code
+    return code
