@@ -106,7 +106,9 @@ class Body:
         after which the read waits at most for the rest of a chunk the server is in the
         middle of sending). System calls stay off the per-chunk path because each one
         hands the GIL to another thread: with hundreds of streams that costs more than
-        the parsing.
+        the parsing. Chunks are gathered up to READ_SIZE bytes, the last one taken whole
+        (what of it has arrived): a read that ends where an event does spares the framer
+        joining a cut event onto the next read.
         """
         parts = [data]
         size = len(data)
