@@ -54,9 +54,15 @@ class Exchange:
         self.handler.wfile.write(data)
         self.handler.wfile.flush()
 
-    def end(self) -> None:
-        if self.framing == "chunked":
-            self.handler.wfile.write(b"0\r\n\r\n")
+    def end(self, last: bytes = b"") -> None:
+        """End the body, sending `last` first in the same write: a client that keeps the
+        connection waits a moment for the end after the last event, and a separate write
+        can be held back longer than that by Nagle's algorithm on a busy machine."""
+        if last and self.framing != "chunked":
+            self.write(last)
+        elif self.framing == "chunked":
+            head = b"%x\r\n%s\r\n" % (len(last), last) if last else b""
+            self.handler.wfile.write(head + b"0\r\n\r\n")
             self.handler.wfile.flush()
 
     def reply(self, status: int, body: bytes, headers: Optional[dict] = None) -> None:

@@ -23,8 +23,7 @@ def test_more_streams_than_the_pool_size_keep_every_connection(caplog):
         ports.append(ex.handler.client_address[1])
         everyone.wait()  # every stream holds its connection at the same time
         ex.start(framing="chunked")
-        ex.write(OK)
-        ex.end()
+        ex.end(OK)
 
     caplog.set_level(logging.WARNING, logger="urllib3")
     with Loopback(*[answer_together] * (2 * STREAMS)) as server:

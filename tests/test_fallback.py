@@ -15,8 +15,7 @@ HANG_GUARD = 5.0
 def answer(name):
     def handler(ex):
         ex.start(framing="chunked")
-        ex.write(OK % name.encode())
-        ex.end()
+        ex.end(OK % name.encode())
     return handler
 
 

@@ -411,16 +411,14 @@ def test_a_late_interrupt_leaves_alone_the_connection_another_stream_reuses():
     def whole(ex: Exchange) -> None:
         ports.append(ex.handler.client_address[1])
         ex.start(framing="chunked")
-        ex.write(chunk("a") + OK_END)
-        ex.end()
+        ex.end(chunk("a") + OK_END)
 
     def held(ex: Exchange) -> None:
         ports.append(ex.handler.client_address[1])
         ex.start(framing="chunked")
         ex.write(chunk("b1 "))
         assert go.wait(HANG_GUARD)
-        ex.write(chunk("b2") + OK_END)
-        ex.end()
+        ex.end(chunk("b2") + OK_END)
 
     with Loopback(whole, held) as server:
         c = client(server)
