@@ -131,7 +131,7 @@ class Worker:
         self._body: Optional[Body] = None
         self._batch: List[Event] = []
         self._content = False
-        """Content was seen and counted: a failure now is never retried."""
+        """Content was seen and counted (or handed over): a failure is never retried."""
         self._fresh = False
         """Content was seen since the deadline clock last looked."""
         self._done = False
@@ -156,10 +156,8 @@ class Worker:
             self.stop.set()
         if self._fork == fork_generation():  # a forked child leaves the parent's socket
             shutdown_socket(self._sock)
-        try:
+        with contextlib.suppress(queue.Full):  # then the consumer sees the flag between items
             self.queue.put_nowait(WAKE)
-        except queue.Full:
-            pass  # the consumer has items to read and will see the flag between them
 
     # -- the thread ---------------------------------------------------------------
 
@@ -173,10 +171,8 @@ class Worker:
                 raise
             except Exception as exc:  # nothing may leave the thread untyped
                 provider = self.targets[0].provider
-                raise ProtocolError(
-                    f"{provider} sent something streamchat could not process: {exc!r}",
-                    provider=provider,
-                ) from exc
+                message = f"{provider} sent something streamchat could not process: {exc!r}"
+                raise ProtocolError(message, provider=provider) from exc
             self._flush()
             end = End(None)
         except _Interrupted:
@@ -209,9 +205,8 @@ class Worker:
                 self._emit([self.observer.falling_back(target, event)])
 
     def _may_fall_back(self, target: Target, exc: StreamChatError) -> bool:
-        if target.configuration_error is not None:
-            return True
-        return exc.retryable or isinstance(exc, self._fallback_on)
+        return (target.configuration_error is not None or exc.retryable
+                or isinstance(exc, self._fallback_on))
 
     def _run_target(self, target: Target, deadlines: Deadlines) -> None:
         if target.configuration_error is not None:
@@ -338,9 +333,7 @@ class Worker:
 
     def _chunks(self, target: Target, body: Body, deadlines: Deadlines) -> Iterator[bytes]:
         while True:
-            if self._fresh:
-                # Everything since the last read arrived together: one clock reading
-                # serves it all.
+            if self._fresh:  # what arrived since the last read shares one clock reading
                 self._fresh = False
                 self._content = True
                 deadlines.last_content = self.attempt.content_at(time.monotonic())
@@ -380,6 +373,12 @@ class Worker:
                 self._fresh = True
             elif self._emit(events, target):
                 return
+            if self._fresh and not self._content:
+                # The first content goes out now, not after the rest of its read, and the
+                # GIL with it: the consumer, woken, would wait for the whole read's decoding.
+                self._content = True
+                self._flush()
+                time.sleep(0)
         if self.stop.is_set():
             raise _Interrupted()
         self._emit(decoder.close(), target)

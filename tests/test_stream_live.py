@@ -8,6 +8,7 @@ from conftest import wait_for_threads
 from loopback import OK_END, Loopback
 
 import streamchat
+from streamchat.wire import openai_chat
 
 HANG_GUARD = 5.0  # only to fail instead of hanging; never a performance claim
 
@@ -250,3 +251,35 @@ def test_streams_beyond_max_connections_close_their_extra_connections_quietly(ca
             assert shared.stream("hi").final().text == "hello"  # while the first holds one
             assert first.final().text == "hello"
     assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+
+
+def test_the_first_content_is_handed_over_before_the_rest_of_its_read_is_decoded(monkeypatch):
+    # The whole answer arrives in one read; decoding its second delta is held up. The
+    # first delta must reach the loop meanwhile (the time to the first event is not the
+    # time to decode everything that came with it).
+    holding, release = threading.Event(), threading.Event()
+    feed = openai_chat.Decoder.feed
+
+    def slow_second(self, frame):
+        if '"b"' in frame.data:
+            holding.set()
+            release.wait(HANG_GUARD)
+            holding.clear()
+        return feed(self, frame)
+
+    monkeypatch.setattr(openai_chat.Decoder, "feed", slow_second)
+
+    def together(ex):
+        ex.start(framing="chunked")
+        ex.end(chunk("a") + chunk("b") + OK_END)
+
+    with Loopback(together) as server:
+        stream = client(server).stream("hi")
+        events = iter(stream)  # kept: a loop left early would stop the stream
+        first = next(event for event in events if event.type == "text")
+        assert first.text == "a"
+        # Handed over while the worker is still (or about to be) held inside the second
+        # delta, which it leaves only when released.
+        assert holding.wait(HANG_GUARD), "the first delta waited for the rest of its read"
+        release.set()
+        assert stream.final().text == "ab"
