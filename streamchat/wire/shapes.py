@@ -28,7 +28,7 @@ _scanstring: Callable[[str, int, bool], Tuple[str, int]] = (
 """json's own string scanner (the C one where it is built), strict as json.loads is."""
 
 _TOKEN = re.compile(
-    r'([ \t\n\r]*)("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|[{}\[\]:,]|true|false|null)'
+    r'([ \t\n\r]*)("[^"\\]*(?:\\.[^"\\]*)*"|-?[0-9][0-9.eE+-]*|[{}\[\]:,]|true|false|null)'
 )
 """A token of valid JSON and the white space before it; used only on text json.loads
 has accepted, to line two frames up token by token."""
@@ -38,6 +38,10 @@ _NUMBER = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 digits of other scripts that json.loads refuses."""
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+
+_Tokens = Tuple[List[Tuple[str, str]], str]
+"""A JSON text's tokens, each with the white space before it, and the white space after
+the last."""
 
 Matcher = Callable[[str], Any]
 """A shape's matcher: the parsed frame, or None when the text is not of that shape."""
@@ -65,8 +69,10 @@ class FrameJson:
     def __init__(self, provider: str) -> None:
         self._provider = provider
         self._shapes: List[Matcher] = []
-        self._previous: Optional[str] = None
-        """The last frame parsed in full: the one a new frame is compared with."""
+        self._previous: Optional[_Tokens] = None
+        """The tokens of the last frame parsed in full, the one a new frame is compared
+        with (None until they were needed)."""
+        self._previous_text: Optional[str] = None
         self._wait = 0
         self._backoff = 1
 
@@ -78,17 +84,19 @@ class FrameJson:
                 return value
         value = load_json(data, self._provider)
         if value.__class__ is dict or value.__class__ is list:
-            previous, self._previous = self._previous, data
+            previous, tokens = self._previous_text, None
             if self._wait:
                 self._wait -= 1
             elif previous is not None and max(len(previous), len(data)) <= MAX_SHAPE_TEXT:
-                learned = _learn(previous, data)
+                tokens = _tokens(data)
+                learned = _learn(self._previous or _tokens(previous), tokens)
                 if learned is None:
                     self._backoff = min(2 * self._backoff, MAX_BACKOFF)
                     self._wait = self._backoff
                 else:
                     self._shapes = [learned, *self._shapes[: SHAPES - 1]]
                     self._backoff = 1
+            self._previous_text, self._previous = data, tokens
         return value
 
 
@@ -97,10 +105,9 @@ STRING, NUMBER, SPACE = "string", "number", "space"
 providers vary from frame to frame to pad the frame's length (Anthropic's events)."""
 
 
-def _learn(first: str, second: str) -> Optional[Matcher]:
-    """The shape two valid JSON texts share, if they differ only in scalar values and
-    white space."""
-    a, b = _tokens(first), _tokens(second)
+def _learn(a: Optional[_Tokens], b: Optional[_Tokens]) -> Optional[Matcher]:
+    """The shape two valid JSON texts share, given their tokens, if they differ only in
+    scalar values and white space."""
     if a is None or b is None or len(a[0]) != len(b[0]):
         return None
     literals: List[str] = []
@@ -140,7 +147,7 @@ def _learn(first: str, second: str) -> Optional[Matcher]:
     return _compile(literals, kinds)
 
 
-def _tokens(text: str) -> Optional[Tuple[List[Tuple[str, str]], str]]:
+def _tokens(text: str) -> Optional[_Tokens]:
     """The tokens of a valid JSON text and the white space after them; None if the
     tokens found do not run through the whole text (findall skips what it cannot read)."""
     tokens = _TOKEN.findall(text)
