@@ -56,6 +56,7 @@ TESTS: Dict[str, List[str]] = {
         "tests/test_otel.py", "tests/test_compression.py", "tests/test_connection_pool.py",
         "tests/test_pricing.py",
     ],
+    "streamchat/wire/shapes.py": ["tests/test_frame_shapes.py"],
     "streamchat/stream.py": [
         "tests/test_stream_live.py", "tests/test_lifecycle.py", "tests/test_busy_process.py",
         "tests/test_web.py", "tests/test_chat.py", "tests/test_client.py",
