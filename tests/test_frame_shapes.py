@@ -230,3 +230,116 @@ def test_streams_of_one_shape_share_its_code_but_not_its_values() -> None:
     assert one._shapes[0].__code__ is two._shapes[0].__code__
     assert one.load(envelope("x", "QQ", 1)) == json.loads(envelope("x", "QQ", 1))
     assert two.load(envelope("y", "RR", 1)) == json.loads(envelope("y", "RR", 1))
+
+
+@pytest.fixture
+def full_parses(monkeypatch: pytest.MonkeyPatch) -> List[str]:
+    """The frames parsed in full (by json.loads), in order."""
+    parsed: List[str] = []
+
+    def counting(data: str, provider: str) -> Any:
+        parsed.append(data)
+        return load_json(data, provider)
+
+    monkeypatch.setattr(shapes, "load_json", counting)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    "first, second, third",
+    [
+        ('{"t":"a","n":1}', '{"t":"b","n":2}', '{"t":"c\\u00e9","n":3.5e1}'),  # values
+        ('{"t":"a"  }', '{"t":"b" }', '{"t":"c"      }'),  # padding, as Anthropic's
+        ('{"t":"a"} ', '{"t":"b"}', '{"t":"c"}\n\t '),  # white space after the frame
+        ('[{"t":"a"},1]', '[{"t":"b"},2]', '[{"t":"c"},-3]'),  # an array, as Gemini's
+        ('{"t": "a"}', '{"t":  "b"}', '{"t":"c"}'),  # white space inside
+    ],
+)
+def test_the_third_frame_of_a_shape_is_read_through_it(
+    first: str, second: str, third: str, full_parses: List[str]
+) -> None:
+    parser = FrameJson("p")
+    assert [parser.load(f) for f in (first, second, third)] == [
+        json.loads(f) for f in (first, second, third)
+    ]
+    assert full_parses == [first, second]
+
+
+def test_learning_backs_off_while_frames_never_repeat_and_starts_over_after_a_shape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tries: List[int] = []
+    learn = shapes._learn
+    frame_number = [0]
+    monkeypatch.setattr(shapes, "_learn",
+                        lambda a, b: tries.append(frame_number[0]) or learn(a, b))
+    parser = FrameJson("p")
+
+    def feed(text: str) -> None:
+        frame_number[0] += 1
+        assert parser.load(text) == json.loads(text)
+
+    for i in range(300):
+        feed(json.dumps({f"key{i}": i}))
+    # A try at frame 2, then waits of 2, 4, 8, 16, 32 and 64 frames (the most).
+    assert tries == [2, 5, 10, 19, 36, 69, 134, 199, 264]
+    for i in range(301, 340):
+        feed(json.dumps({"text": str(i)}))  # the try at 329 learns their shape
+    assert tries[-1] == 329 and len(parser._shapes) == 1
+    for i in range(340, 345):
+        feed(json.dumps({f"other{i}": i}))  # after a shape, the waits start from 2 again
+    assert tries[-3:] == [329, 340, 343]
+
+
+def test_four_kinds_of_frame_keep_their_shapes_and_a_fifth_drops_the_oldest(
+    full_parses: List[str],
+) -> None:
+    kinds = [f'{{"kind{k}":%d}}' for k in range(5)]
+    parser = FrameJson("p")
+    for kind in kinds[:4]:  # a failed try against the last kind, a wait of 2, a shape
+        for n in range(4):
+            parser.load(kind % n)
+    del full_parses[:]
+    for kind in kinds[:4]:
+        assert parser.load(kind % 7) == json.loads(kind % 7)
+    assert full_parses == []
+    for n in range(4):
+        parser.load(kinds[4] % n)
+    del full_parses[:]
+    for kind in kinds:
+        assert parser.load(kind % 9) == json.loads(kind % 9)
+    assert full_parses == [kinds[0] % 9]
+
+
+def _nested(depth: int, value: int) -> str:
+    return '{"a":' * depth + str(value) + "}" * depth
+
+
+@pytest.mark.parametrize(
+    "make, learnt",
+    [
+        (lambda i: _nested(shapes.MAX_DEPTH, i), True),
+        (lambda i: _nested(shapes.MAX_DEPTH + 1, i), False),
+        # Many objects side by side are not deep: depth falls as they close.
+        (lambda i: json.dumps([{"a": n} for n in range(40)] + [i]), True),
+        (lambda i: json.dumps({"p": "x" * (shapes.MAX_SHAPE_TEXT - 17), "n": i}), True),
+        (lambda i: json.dumps({"p": "x" * (shapes.MAX_SHAPE_TEXT - 16), "n": i}), False),
+    ],
+)
+def test_how_deep_and_how_long_a_frame_may_be_to_learn_from(
+    make: Any, learnt: bool, full_parses: List[str]
+) -> None:
+    frames = [make(i) for i in range(3)]
+    parser = FrameJson("p")
+    assert [parser.load(f) for f in frames] == [json.loads(f) for f in frames]
+    assert len(full_parses) == (2 if learnt else 3)
+
+
+def test_the_compiled_shapes_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shapes, "_compiled", {})
+    for width in range(shapes.MAX_COMPILED + 1):  # each key length gives its own source
+        parser = FrameJson("p")
+        for n in range(2):
+            parser.load(json.dumps({"k" * (width + 1): n}))
+        assert parser._shapes
+        assert len(shapes._compiled) == width % shapes.MAX_COMPILED + 1
