@@ -320,8 +320,10 @@ def _nested(depth: int, value: int) -> str:
     [
         (lambda i: _nested(shapes.MAX_DEPTH, i), True),
         (lambda i: _nested(shapes.MAX_DEPTH + 1, i), False),
-        # Many objects side by side are not deep: depth falls as they close.
+        # Many objects or arrays side by side are not deep: depth falls as they close.
         (lambda i: json.dumps([{"a": n} for n in range(40)] + [i]), True),
+        (lambda i: json.dumps([[n] for n in range(40)] + [i]), True),
+        (lambda i: '{"a":{},"b":' + _nested(shapes.MAX_DEPTH, i) + "}", False),
         (lambda i: json.dumps({"p": "x" * (shapes.MAX_SHAPE_TEXT - 17), "n": i}), True),
         (lambda i: json.dumps({"p": "x" * (shapes.MAX_SHAPE_TEXT - 16), "n": i}), False),
     ],
@@ -343,3 +345,10 @@ def test_the_compiled_shapes_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -
             parser.load(json.dumps({"k" * (width + 1): n}))
         assert parser._shapes
         assert len(shapes._compiled) == width % shapes.MAX_COMPILED + 1
+
+
+def test_frames_that_differ_in_a_key_share_no_shape(full_parses: List[str]) -> None:
+    frames = ['{"a":1}', '{"b":1}', '{"c":1}']
+    parser = FrameJson("p")
+    assert [parser.load(f) for f in frames] == [json.loads(f) for f in frames]
+    assert parser._shapes == [] and full_parses == frames

@@ -113,9 +113,8 @@ def _learn(a: Optional[_Tokens], b: Optional[_Tokens]) -> Optional[Matcher]:
     literals: List[str] = []
     kinds: List[str] = []
     text = ""
-    tokens = b[0]
     depth = 0
-    for index, ((space_a, token_a), (space_b, token_b)) in enumerate(zip(a[0], tokens)):
+    for (space_a, token_a), (space_b, token_b) in zip(a[0], b[0]):
         if space_a != space_b:
             literals.append(text)
             kinds.append(SPACE)
@@ -131,10 +130,9 @@ def _learn(a: Optional[_Tokens], b: Optional[_Tokens]) -> Optional[Matcher]:
         if token_a == token_b:
             text += token_a
             continue
-        is_string = token_a[0] == '"' and token_b[0] == '"'
+        is_string = token_a[0] == '"' and token_b[0] == '"'  # a key is refused by _compile
         is_number = token_a[0] in "-0123456789" and token_b[0] in "-0123456789"
-        is_key = index + 1 < len(tokens) and tokens[index + 1][1] == ":"
-        if is_key or not (is_string or is_number):
+        if not (is_string or is_number):
             return None
         literals.append(text + '"' if is_string else text)
         kinds.append(STRING if is_string else NUMBER)
