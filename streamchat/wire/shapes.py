@@ -3,14 +3,14 @@ they repeat one shape.
 
 Providers send every token in the same envelope: a text delta differs from the one
 before it only in the text and a few scalars (a sequence number, usage counts, padding).
-When two frames in a row differ only in such scalars, their common text becomes a shape:
-literal text with holes for those values. A frame whose text matches a shape's literal
-text exactly is built from the shape and its holes, each hole read by the same scanner
-that json.loads uses, so it is the object json.loads would give, with new containers
-every time. Anything else is parsed in full, exactly as before.
+When two frames in a row differ only in such scalars or in white space, their common
+text becomes a shape: literal text with holes for those values. A frame whose text
+matches a shape's literal text exactly is built from the shape and its holes, each hole
+read by the same scanner that json.loads uses, so it is the object json.loads would give,
+with new containers every time. Anything else is parsed in full, exactly as before.
 
-This is most of the cost of an event: the envelope around a three-character delta is
-a few hundred characters of JSON.
+json.loads is the largest single cost of an event: the envelope around a three-character
+delta is a few hundred characters of JSON.
 """
 
 from __future__ import annotations
