@@ -373,7 +373,7 @@ class Worker:
                 self._fresh = True
             elif self._emit(events, target):
                 return
-            if self._fresh and not self._content:
+            if not self._content and self._fresh:  # one look once content was seen
                 # The first content goes out now, not after the rest of its read, and the
                 # GIL with it: the consumer, woken, would wait for the whole read's decoding.
                 self._content = True

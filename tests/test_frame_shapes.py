@@ -47,6 +47,19 @@ def same(got: Any, want: Any) -> bool:
     return bool(got == want) or (want != want and got != got)  # NaN is not equal to itself
 
 
+@pytest.fixture
+def full_parses(monkeypatch: pytest.MonkeyPatch) -> List[str]:
+    """The frames parsed in full (by json.loads), in order."""
+    parsed: List[str] = []
+
+    def counting(data: str, provider: str) -> Any:
+        parsed.append(data)
+        return load_json(data, provider)
+
+    monkeypatch.setattr(shapes, "load_json", counting)
+    return parsed
+
+
 def test_frames_of_one_shape_come_out_as_json_loads_gives_them() -> None:
     frames = [envelope(f"word {i} é\n\"", "Q" * (i % 5), i) for i in range(50)]
     parser = FrameJson("p")
@@ -55,14 +68,28 @@ def test_frames_of_one_shape_come_out_as_json_loads_gives_them() -> None:
     assert parser._shapes, "the envelope was learnt"
 
 
-def test_a_learnt_shape_is_what_parses_the_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def tries(monkeypatch: pytest.MonkeyPatch) -> List[int]:
+    """The frames (numbered from 1 over the test) at which learning a shape was tried."""
+    loaded, tried = [0], []
+    load, learn = FrameJson.load, shapes._learn
+
+    def counting(self: FrameJson, data: str) -> Any:
+        loaded[0] += 1
+        return load(self, data)
+
+    monkeypatch.setattr(FrameJson, "load", counting)
+    monkeypatch.setattr(shapes, "_learn", lambda a, b: tried.append(loaded[0]) or learn(a, b))
+    return tried
+
+
+def test_a_learnt_shape_is_what_parses_the_frames(full_parses: List[str]) -> None:
     parser = FrameJson("p")
     for i in range(3):
         parser.load(envelope(f"t{i}", "Q" * i, i))
-    parsed_in_full: List[str] = []
-    monkeypatch.setattr(shapes, "load_json", lambda data, provider: parsed_in_full.append(data))
+    del full_parses[:]
     assert parser.load(envelope("next", "Qx2", 7))["choices"][0]["delta"]["content"] == "next"
-    assert parsed_in_full == []
+    assert full_parses == []
 
 
 @pytest.mark.parametrize(
@@ -124,31 +151,23 @@ def test_every_frame_gets_containers_of_its_own() -> None:
     assert second["choices"][0]["delta"] == {"content": "b"}
 
 
-def test_a_stream_whose_frames_never_repeat_tries_to_learn_rarely(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    tries: List[int] = []
-    learn = shapes._learn
-    monkeypatch.setattr(shapes, "_learn", lambda a, b: tries.append(1) or learn(a, b))
+def test_a_stream_whose_frames_never_repeat_tries_to_learn_rarely(tries: List[int]) -> None:
     frames = [json.dumps({f"key{i}": i}) for i in range(1000)]
     assert loads_all(frames) == [json.loads(f) for f in frames]
     assert len(tries) <= 1000 // shapes.MAX_BACKOFF + 8
 
 
-def test_interleaved_kinds_of_frame_each_keep_their_shape(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_interleaved_kinds_of_frame_each_keep_their_shape(full_parses: List[str]) -> None:
     text = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":%s}}'
     ping = '{"type":"ping","n":%d}'
     frames = [f for i in range(20) for f in (text % json.dumps(str(i)), text % '"x"', ping % i)]
     parser = FrameJson("p")
     for frame in frames[:15]:  # pings are learnt from pings, after a few failed tries
         parser.load(frame)
-    parsed_in_full: List[str] = []
-    monkeypatch.setattr(shapes, "load_json", lambda data, p: parsed_in_full.append(data))
+    del full_parses[:]
     got = [parser.load(frame) for frame in frames[15:]]
     assert got == [json.loads(frame) for frame in frames[15:]]
-    assert parsed_in_full == []
+    assert full_parses == []
 
 
 def test_deep_or_long_frames_are_parsed_in_full_without_learning() -> None:
@@ -232,19 +251,6 @@ def test_streams_of_one_shape_share_its_code_but_not_its_values() -> None:
     assert two.load(envelope("y", "RR", 1)) == json.loads(envelope("y", "RR", 1))
 
 
-@pytest.fixture
-def full_parses(monkeypatch: pytest.MonkeyPatch) -> List[str]:
-    """The frames parsed in full (by json.loads), in order."""
-    parsed: List[str] = []
-
-    def counting(data: str, provider: str) -> Any:
-        parsed.append(data)
-        return load_json(data, provider)
-
-    monkeypatch.setattr(shapes, "load_json", counting)
-    return parsed
-
-
 @pytest.mark.parametrize(
     "first, second, third",
     [
@@ -266,17 +272,11 @@ def test_the_third_frame_of_a_shape_is_read_through_it(
 
 
 def test_learning_backs_off_while_frames_never_repeat_and_starts_over_after_a_shape(
-    monkeypatch: pytest.MonkeyPatch,
+    tries: List[int],
 ) -> None:
-    tries: List[int] = []
-    learn = shapes._learn
-    frame_number = [0]
-    monkeypatch.setattr(shapes, "_learn",
-                        lambda a, b: tries.append(frame_number[0]) or learn(a, b))
     parser = FrameJson("p")
 
     def feed(text: str) -> None:
-        frame_number[0] += 1
         assert parser.load(text) == json.loads(text)
 
     for i in range(300):
